@@ -1,0 +1,16 @@
+"""One exception type for bad user input, turned into a one-line message and exit code 2."""
+
+import sys
+
+
+class InputError(Exception):
+  """Bad user input: a file, a line in a file, or a flag. The message is shown as is."""
+
+
+def exit_on_input_error(fn):
+  """Runs `fn()`; an InputError becomes one line on stderr and exit code 2 (no traceback)."""
+  try:
+    return fn()
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)

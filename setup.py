@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="clweadv",
+    version="0.1.0",
+    description=("Cross-lingual word embedding mapping without parallel text: the adversarial "
+                 "autoencoder of Barone 2016 in JAX, with BLI evaluation and refinement."),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["clweadv", "clweadv.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "jax>=0.4.30",
+        "flax>=0.10",
+        "optax>=0.2",
+        "orbax-checkpoint>=0.6",
+        "numpy>=1.24",
+        "absl-py>=1.4",
+        "gensim>=4.3",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        # Installed --no-deps by `clweadv.prepare` when missing (see README): these packages
+        # would otherwise pull in whole NLP stacks.
+        "pretrained": ["pyarrow", "msgpack"],
+    },
+)
