@@ -1,0 +1,218 @@
+"""Blocked nearest-neighbour and CSLS retrieval with bounded memory.
+
+Every similarity here is a cosine: query and key rows are L2-normalised *inside* these functions
+(callers may pass raw vectors; a zero row stays zero and scores 0 against everything). The key
+matrix is scanned in blocks of `block_size` rows, keeping a running top-k per query that is merged
+with each block's scores through one `lax.top_k`; queries are processed `query_block_size` rows at
+a time. Peak working memory is therefore about `query_block_size x (block_size + k)` scores,
+never N x M. Results do not depend on either block size (ties go to the lower key index).
+
+The jitted kernel is compiled once per (query block rows, keys shape, block size, k); repeated
+calls with the same shapes reuse it, and the last, partial query block is handled by shifting it
+back over already computed rows instead of padding, so it does not trigger a second compile.
+
+CSLS (Conneau et al. 2018): CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y), where r_T(x) is the mean
+cosine of the query x to its `csls_k` nearest target rows and r_S(y) the mean cosine of the
+target y to its `csls_k` nearest (mapped) source rows, each over the *full* other vocabulary.
+
+Example:
+  >>> import numpy as np
+  >>> x = np.eye(3, dtype=np.float32)
+  >>> scores, ids = topk_cosine(x, x[::-1], k=1)
+  >>> np.asarray(ids[:, 0]).tolist()
+  [2, 1, 0]
+"""
+
+import functools
+import sys
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+DEFAULT_BLOCK_SIZE = 4096
+DEFAULT_QUERY_BLOCK_SIZE = 1024
+
+Progress = Optional[Callable[[int, int], None]]
+
+
+@jax.jit
+def unit_rows(x_NxD):
+  """Rows divided by their L2 norm; zero rows stay zero."""
+  x_NxD = jnp.asarray(x_NxD, jnp.float32)
+  norms_N1 = jnp.linalg.norm(x_NxD, axis=1, keepdims=True)
+  return x_NxD / jnp.where(norms_N1 > 0, norms_N1, 1.0)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "block_size"))
+def _scan_topk(query_QxD, keys_MxD, bias_M, scale, *, k, block_size):
+  """Top-k over all M keys of `scale * cos(q, key) - bias[key]`, one key block at a time.
+
+  Blocks start at multiples of `block_size`; the last block is shifted back to end at row M and
+  the rows it shares with the previous block are masked, so no padded copy of the keys is made.
+  """
+  num_keys = keys_MxD.shape[0]
+  num_blocks = -(-num_keys // block_size)
+  q_QxD = unit_rows(query_QxD)
+  offsets_B = jnp.arange(block_size, dtype=jnp.int32)
+
+  def body(carry, block):
+    best_QxK, best_ids_QxK = carry
+    nominal = block * block_size
+    start = jnp.minimum(nominal, num_keys - block_size)
+    keys_BxD = unit_rows(lax.dynamic_slice_in_dim(keys_MxD, start, block_size))
+    bias_B = lax.dynamic_slice_in_dim(bias_M, start, block_size)
+    ids_B = start + offsets_B
+    scores_QxB = scale * jnp.dot(q_QxD, keys_BxD.T, precision=lax.Precision.HIGHEST) - bias_B
+    scores_QxB = jnp.where(ids_B < nominal, -jnp.inf, scores_QxB)
+    # Running entries come first and have lower ids: lax.top_k keeps the first of equal values,
+    # so ties always go to the lower key index, whatever the block size.
+    all_scores = jnp.concatenate([best_QxK, scores_QxB], axis=1)
+    all_ids = jnp.concatenate(
+        [best_ids_QxK, jnp.broadcast_to(ids_B, scores_QxB.shape)], axis=1)
+    top_QxK, pos_QxK = lax.top_k(all_scores, k)
+    return (top_QxK, jnp.take_along_axis(all_ids, pos_QxK, axis=1)), None
+
+  num_queries = query_QxD.shape[0]
+  init = (jnp.full((num_queries, k), -jnp.inf, jnp.float32),
+          jnp.full((num_queries, k), -1, jnp.int32))
+  (top_QxK, ids_QxK), _ = lax.scan(body, init, jnp.arange(num_blocks, dtype=jnp.int32))
+  return top_QxK, ids_QxK
+
+
+def _as_device(x, name):
+  x = jnp.asarray(x, dtype=jnp.float32)
+  if x.ndim != 2:
+    raise ValueError(f"{name} must be a 2-D matrix, got shape {x.shape}")
+  return x
+
+
+def _blocked_topk(query_NxD, keys_MxD, bias_M, *, scale, k, block_size, query_block_size,
+                  progress):
+  if query_NxD.ndim != 2:
+    raise ValueError(f"query must be a 2-D matrix, got shape {query_NxD.shape}")
+  keys_MxD = _as_device(keys_MxD, "keys")
+  num_queries, num_keys = query_NxD.shape[0], keys_MxD.shape[0]
+  if query_NxD.shape[1] != keys_MxD.shape[1]:
+    raise ValueError(f"query dimension {query_NxD.shape[1]} != keys dimension "
+                     f"{keys_MxD.shape[1]}")
+  if not 1 <= k <= num_keys:
+    raise ValueError(f"k={k} must be between 1 and the number of keys ({num_keys})")
+  if block_size < 1 or query_block_size < 1:
+    raise ValueError("block sizes must be positive")
+  if num_queries == 0:
+    return jnp.zeros((0, k), jnp.float32), jnp.zeros((0, k), jnp.int32)
+  block = min(block_size, num_keys)
+  rows = min(query_block_size, num_queries)
+  bias_M = jnp.asarray(bias_M, jnp.float32)
+  scale = jnp.float32(scale)
+  scores, ids = [], []
+  for start in range(0, num_queries, rows):
+    # The last block is shifted back to end at row N (same shape, no recompile); only its new
+    # rows are kept.
+    begin = min(start, num_queries - rows)
+    chunk = jnp.asarray(query_NxD[begin:begin + rows], jnp.float32)
+    s, i = _scan_topk(chunk, keys_MxD, bias_M, scale, k=k, block_size=block)
+    skip = start - begin
+    scores.append(s[skip:])
+    ids.append(i[skip:])
+    if progress is not None:
+      jax.block_until_ready(s)
+      progress(min(start + rows, num_queries), num_queries)
+  if len(scores) == 1:
+    return scores[0], ids[0]
+  return jnp.concatenate(scores), jnp.concatenate(ids)
+
+
+def topk_cosine(query_NxD, keys_MxD, *, k, block_size=DEFAULT_BLOCK_SIZE,
+                query_block_size=DEFAULT_QUERY_BLOCK_SIZE, progress: Progress = None):
+  """The k keys of highest cosine similarity to each query row.
+
+  Args:
+    query_NxD: queries (NumPy or JAX, any scale: rows are normalised inside).
+    keys_MxD: keys (rows normalised inside).
+    k: number of neighbours, 1 <= k <= M.
+    block_size: key rows scored at a time.
+    query_block_size: query rows scored at a time.
+    progress: optional `callback(done_queries, total_queries)`.
+
+  Returns:
+    (scores_Nxk, indices_Nxk): cosines in decreasing order and the key row indices (int32).
+  """
+  bias_M = jnp.zeros((keys_MxD.shape[0],), jnp.float32)
+  return _blocked_topk(query_NxD, keys_MxD, bias_M, scale=1.0, k=k, block_size=block_size,
+                       query_block_size=query_block_size, progress=progress)
+
+
+def mean_topk_similarity(query_NxD, keys_MxD, *, k=10, block_size=DEFAULT_BLOCK_SIZE,
+                         query_block_size=DEFAULT_QUERY_BLOCK_SIZE, progress: Progress = None):
+  """CSLS's neighbourhood term r: mean cosine of each query to its k nearest keys (all of M)."""
+  scores_Nxk, _ = topk_cosine(query_NxD, keys_MxD, k=k, block_size=block_size,
+                              query_block_size=query_block_size, progress=progress)
+  return jnp.mean(scores_Nxk, axis=1)
+
+
+def csls_topk(query_NxD, keys_MxD, *, k, r_query_N, r_keys_M, block_size=DEFAULT_BLOCK_SIZE,
+              query_block_size=DEFAULT_QUERY_BLOCK_SIZE, progress: Progress = None):
+  """The k keys of highest CSLS(x, y) = 2 cos(x, y) - r_query(x) - r_keys(y) for each query.
+
+  `r_query_N` is `mean_topk_similarity(query, all keys)` and `r_keys_M` is
+  `mean_topk_similarity(keys, all queries of that language)` (see `csls_translate`).
+
+  Returns:
+    (scores_Nxk, indices_Nxk): CSLS scores in decreasing order and key row indices (int32).
+  """
+  r_keys_M = jnp.asarray(r_keys_M, jnp.float32)
+  if r_keys_M.shape != (keys_MxD.shape[0],):
+    raise ValueError(f"r_keys_M has shape {r_keys_M.shape}, expected ({keys_MxD.shape[0]},)")
+  r_query_N = jnp.asarray(r_query_N, jnp.float32)
+  if r_query_N.shape != (query_NxD.shape[0],):
+    raise ValueError(f"r_query_N has shape {r_query_N.shape}, expected ({query_NxD.shape[0]},)")
+  scores_Nxk, ids_Nxk = _blocked_topk(
+      query_NxD, keys_MxD, r_keys_M, scale=2.0, k=k, block_size=block_size,
+      query_block_size=query_block_size, progress=progress)
+  return scores_Nxk - r_query_N[:, None], ids_Nxk
+
+
+def csls_translate(*, src_NxD, tgt_MxD, query_ids=None, k=1, csls_k=10,
+                   block_size=DEFAULT_BLOCK_SIZE, query_block_size=DEFAULT_QUERY_BLOCK_SIZE,
+                   progress: Progress = None, r_tgt_M=None):
+  """CSLS source-to-target retrieval for the source rows `query_ids` (default: all rows).
+
+  r_T is computed for the queries over all M target rows, r_S for every target row over all N
+  source rows (the full source matrix, not only the queries). Pass `r_tgt_M` (r_S of the
+  targets, as returned in the third value) to reuse it across calls with the same matrices.
+
+  Returns:
+    (scores_Qxk, indices_Qxk, r_tgt_M).
+  """
+  query_QxD = src_NxD if query_ids is None else jnp.asarray(src_NxD)[jnp.asarray(query_ids)]
+  if r_tgt_M is None:
+    r_tgt_M = mean_topk_similarity(tgt_MxD, src_NxD, k=csls_k, block_size=block_size,
+                                   query_block_size=query_block_size, progress=progress)
+  r_query_Q = mean_topk_similarity(query_QxD, tgt_MxD, k=csls_k, block_size=block_size,
+                                   query_block_size=query_block_size)
+  scores, ids = csls_topk(query_QxD, tgt_MxD, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
+                          block_size=block_size, query_block_size=query_block_size)
+  return scores, ids, r_tgt_M
+
+
+class StderrProgress:
+  """A `progress` callback printing one `\\r`-updated line to stderr (rate and ETA)."""
+
+  def __init__(self, label, stream=None):
+    self.label = label
+    self.stream = stream or sys.stderr
+    self.start = time.perf_counter()
+
+  def __call__(self, done, total):
+    elapsed = time.perf_counter() - self.start
+    rate = done / elapsed if elapsed > 0 else 0.0
+    eta = (total - done) / rate if rate > 0 else 0.0
+    end = "\n" if done >= total else ""
+    self.stream.write(f"\r{self.label}: {done}/{total} ({100.0 * done / total:5.1f}%) "
+                      f"{elapsed:6.1f}s elapsed, ~{eta:5.1f}s left{end}")
+    self.stream.flush()
