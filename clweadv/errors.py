@@ -14,3 +14,13 @@ def exit_on_input_error(fn):
   except InputError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
+
+
+def parse_flags(argv):
+  """An absl `flags_parser`: a bad flag, flag value or flagfile is one line and exit code 2."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+    sys.exit(2)

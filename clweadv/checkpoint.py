@@ -1,0 +1,38 @@
+"""Orbax checkpoints of the whole train state (plus the best mapping so far), resumable."""
+
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+from clweadv.errors import InputError
+
+
+class Checkpointer:
+  """Saves synchronously (a checkpoint is complete or absent: orbax writes, then renames)."""
+
+  def __init__(self, workdir, *, max_to_keep=2):
+    self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    self.manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                             enable_async_checkpointing=False))
+
+  def latest_step(self):
+    return self.manager.latest_step()
+
+  def save(self, step, tree):
+    self.manager.save(int(step), args=ocp.args.StandardSave(tree), force=True)
+    self.manager.wait_until_finished()
+
+  def restore(self, step, like):
+    abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
+    try:
+      return self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    except (ValueError, KeyError, TypeError) as e:
+      first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+      raise InputError(f"{self.directory}/{step}: checkpoint does not match this configuration "
+                       f"({first[:200]})")
+
+  def close(self):
+    self.manager.close()

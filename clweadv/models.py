@@ -1,0 +1,116 @@
+"""Pure-functional Flax modules: the tied linear autoencoder, its deep variant, discriminators.
+
+All modules are used through `model.apply(variables, x, ...)`; nothing holds state.
+"""
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+LEAK = 0.01
+# Lasagne's GlorotUniform(gain=sqrt(2 / (1 + leak^2))) used by the original discriminator.
+_GAIN = math.sqrt(2.0 / (1.0 + LEAK ** 2))
+glorot_leaky = nn.initializers.variance_scaling(_GAIN ** 2, "fan_avg", "uniform")
+
+
+class LinearAutoencoder(nn.Module):
+  """Encoder x -> x W + b_enc (d_src -> d_tgt), tied decoder y -> y W^T + b_dec.
+
+  W starts (semi-)orthogonal, as in the paper. With `tied=False` there is no decoder (the
+  paper's GAN-only generator).
+  """
+  d_src: int
+  d_tgt: int
+  with_decoder: bool = True
+
+  def setup(self):
+    self.kernel = self.param("kernel", nn.initializers.orthogonal(), (self.d_src, self.d_tgt))
+    self.enc_bias = self.param("enc_bias", nn.initializers.zeros, (self.d_tgt,))
+    if self.with_decoder:
+      self.dec_bias = self.param("dec_bias", nn.initializers.zeros, (self.d_src,))
+
+  def encode(self, x_BxS):
+    return x_BxS @ self.kernel + self.enc_bias
+
+  def decode(self, y_BxT):
+    return y_BxT @ self.kernel.T + self.dec_bias
+
+  def __call__(self, x_BxS):
+    y = self.encode(x_BxS)
+    return y, (self.decode(y) if self.with_decoder else None)
+
+
+class DeepAutoencoder(nn.Module):
+  """The non-linear encoder/decoder the paper tried: untied MLPs with leaky ReLU."""
+  d_src: int
+  d_tgt: int
+  hidden: int = 300
+  layers: int = 2
+
+  def setup(self):
+    def mlp(out, name):
+      dense = [nn.Dense(self.hidden, kernel_init=nn.initializers.orthogonal(), name=f"{name}_{i}")
+               for i in range(self.layers - 1)]
+      return dense + [nn.Dense(out, kernel_init=nn.initializers.orthogonal(),
+                               name=f"{name}_{self.layers - 1}")]
+    self.enc_layers = mlp(self.d_tgt, "enc")
+    self.dec_layers = mlp(self.d_src, "dec")
+
+  @staticmethod
+  def _run(layers, x):
+    for layer in layers[:-1]:
+      x = nn.leaky_relu(layer(x), LEAK)
+    return layers[-1](x)
+
+  def encode(self, x_BxS):
+    return self._run(self.enc_layers, x_BxS)
+
+  def decode(self, y_BxT):
+    return self._run(self.dec_layers, y_BxT)
+
+  def __call__(self, x_BxS):
+    y = self.encode(x_BxS)
+    return y, self.decode(y)
+
+
+def _bn(train, name=None):
+  # Lasagne's batch_norm: alpha=0.1 on running stats (Flax momentum 0.9), epsilon 1e-4.
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-4, name=name)
+
+
+class ResNetDiscriminator(nn.Module):
+  """The original's residual discriminator; returns the logit of p(input is mapped source).
+
+  entry: Dense(k)+BN+leaky ReLU; T blocks h <- h + leaky(BN(Dense(dropout_0.3(h))));
+  output: dropout 0.1 -> Dense(1) -> BN on the logit. Dense layers feeding BN have no bias.
+  `residual=False` drops the skip connections (a plain MLP of the same size).
+  """
+  width: int = 40
+  blocks: int = 10
+  residual: bool = True
+  block_dropout: float = 0.3
+  out_dropout: float = 0.1
+
+  @nn.compact
+  def __call__(self, x_BxD, *, train):
+    dense = lambda n, name: nn.Dense(n, use_bias=False, kernel_init=glorot_leaky, name=name)
+    h = nn.leaky_relu(_bn(train, "entry_bn")(dense(self.width, "entry")(x_BxD)), LEAK)
+    for t in range(self.blocks):
+      u = nn.Dropout(self.block_dropout, deterministic=not train)(h)
+      u = nn.leaky_relu(_bn(train, f"block{t}_bn")(dense(self.width, f"block{t}")(u)), LEAK)
+      h = h + u if self.residual else u
+    h = nn.Dropout(self.out_dropout, deterministic=not train)(h)
+    logit = _bn(train, "out_bn")(dense(1, "out")(h))
+    return logit[:, 0]
+
+
+def make_generator(kind, *, d_src, d_tgt, deep_hidden=300):
+  if kind == "deep_aae":
+    return DeepAutoencoder(d_src=d_src, d_tgt=d_tgt, hidden=deep_hidden)
+  return LinearAutoencoder(d_src=d_src, d_tgt=d_tgt, with_decoder=(kind != "gan"))
+
+
+def count_params(tree):
+  return sum(int(x.size) for x in jax.tree_util.tree_leaves(tree))

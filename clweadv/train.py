@@ -1,0 +1,213 @@
+"""The adversarial autoencoder: train state, one jitted multi-step train step, the run loop."""
+
+import dataclasses
+import functools
+from typing import Any
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from clweadv import models
+from clweadv.normalize import normalize
+from clweadv.sampling import sample_ids
+
+ACC_EMA_DECAY = 0.9      # EMA(0.1): new = 0.9 * old + 0.1 * accuracy.
+ADV_MIN_ACC = 0.51       # Below: the generator trains on reconstruction + cosine only.
+DISC_MAX_ACC = 0.99      # Above: both discriminators stop updating.
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a run needs to continue: a pytree, checkpointed whole.
+
+  The two discriminators share one architecture, so their variables and optimizer states are
+  stacked on a leading axis of size 2 and updated together by `jax.vmap`: index 0 (D0) trains
+  the generator, index 1 (D1, another initialisation, same batches) only monitors.
+  """
+  step: jnp.ndarray
+  gen_params: Any
+  gen_opt_state: Any
+  disc_vars: Any          # {'params', 'batch_stats'}, each leaf with a leading axis of 2.
+  disc_opt_state: Any
+  acc_ema: jnp.ndarray    # EMA of D0's accuracy (the skip logic).
+  rng: jnp.ndarray        # Raw uint32 key; each step uses fold_in(rng, step).
+
+
+@flax.struct.dataclass
+class Data:
+  """Preprocessed embeddings and sampling CDFs, on device."""
+  src_NxS: jnp.ndarray
+  tgt_MxT: jnp.ndarray
+  src_cdf_N: jnp.ndarray
+  tgt_cdf_M: jnp.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  """The static parts of a step: modules, optimizers and loss settings."""
+  generator: nn.Module
+  discriminator: nn.Module
+  gen_tx: optax.GradientTransformation
+  disc_tx: optax.GradientTransformation
+  batch_size: int
+  lambda_r: float
+  lambda_a: float
+  lambda_c: float
+  skip_logic: bool
+  has_decoder: bool
+
+
+def make_setup(cfg, *, d_src, d_tgt):
+  generator = models.make_generator(cfg.model, d_src=d_src, d_tgt=d_tgt,
+                                    deep_hidden=cfg.deep_hidden)
+  discriminator = models.ResNetDiscriminator(width=cfg.disc_width, blocks=cfg.disc_blocks,
+                                             residual=(cfg.disc_arch == "resnet"))
+  gan = cfg.model == "gan"
+  return Setup(generator=generator, discriminator=discriminator,
+               gen_tx=optax.adam(cfg.gen_lr), disc_tx=optax.adam(cfg.disc_lr),
+               batch_size=cfg.batch_size,
+               # The GAN-only baseline trains the generator on the adversarial loss alone.
+               lambda_r=0.0 if gan else cfg.lambda_r, lambda_a=cfg.lambda_a,
+               lambda_c=0.0 if gan else cfg.lambda_c,
+               skip_logic=cfg.skip_logic, has_decoder=not gan)
+
+
+def create_train_state(setup, *, seed, d_src, d_tgt):
+  rng = jax.random.PRNGKey(seed)
+  k_gen, k_disc, k_run = jax.random.split(rng, 3)
+  gen_params = setup.generator.init(k_gen, jnp.zeros((1, d_src)))["params"]
+  x = jnp.zeros((2, d_tgt))
+  disc_vars = jax.vmap(lambda k: setup.discriminator.init(k, x, train=False))(
+      jax.random.split(k_disc, 2))
+  return TrainState(
+      step=jnp.zeros((), jnp.int32), gen_params=gen_params,
+      gen_opt_state=setup.gen_tx.init(gen_params),
+      disc_vars=disc_vars, disc_opt_state=jax.vmap(setup.disc_tx.init)(disc_vars["params"]),
+      acc_ema=jnp.asarray(0.5, jnp.float32), rng=k_run)
+
+
+def first_discriminator(disc_vars):
+  """D0's variables out of the stacked pair."""
+  return jax.tree_util.tree_map(lambda v: v[0], disc_vars)
+
+
+def mean_cosine(a_BxD, b_BxD):
+  """Mean row-wise cosine similarity."""
+  num = jnp.sum(a_BxD * b_BxD, axis=-1)
+  den = jnp.linalg.norm(a_BxD, axis=-1) * jnp.linalg.norm(b_BxD, axis=-1)
+  return jnp.mean(num / jnp.maximum(den, 1e-8))
+
+
+def _disc_update(setup, variables, opt_state, key, x_BxD, labels_B, enabled):
+  """One discriminator update on tanh inputs (dropout and batch statistics on)."""
+  def loss_fn(params):
+    logits, updates = setup.discriminator.apply(
+        {"params": params, "batch_stats": variables["batch_stats"]}, x_BxD, train=True,
+        rngs={"dropout": key}, mutable=["batch_stats"])
+    loss = jnp.mean(optax.sigmoid_binary_cross_entropy(logits, labels_B))
+    acc = jnp.mean((logits > 0).astype(jnp.float32) == labels_B)
+    return loss, (acc, updates["batch_stats"])
+  (loss, (acc, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(variables["params"])
+  updates, new_opt = setup.disc_tx.update(grads, opt_state, variables["params"])
+  new_vars = {"params": optax.apply_updates(variables["params"], updates), "batch_stats": stats}
+  keep = lambda new, old: jax.tree_util.tree_map(lambda n, o: jnp.where(enabled, n, o), new, old)
+  return keep(new_vars, variables), keep(new_opt, opt_state), loss, acc
+
+
+def train_step(setup, state, data):
+  """One generator update, then one update of each discriminator. Returns (state, metrics)."""
+  key = jax.random.fold_in(state.rng, state.step)
+  k_src, k_tgt, k_disc = jax.random.split(key, 3)
+  b = setup.batch_size
+  src = data.src_NxS[sample_ids(k_src, data.src_cdf_N, n=b)]
+  tgt = data.tgt_MxT[sample_ids(k_tgt, data.tgt_cdf_M, n=b)]
+  if setup.skip_logic:
+    adv_on = (state.acc_ema >= ADV_MIN_ACC).astype(jnp.float32)
+    disc_on = state.acc_ema <= DISC_MAX_ACC
+  else:
+    adv_on, disc_on = jnp.float32(1.0), jnp.bool_(True)
+
+  def gen_loss_fn(params):
+    mapped, recon = setup.generator.apply({"params": params}, src)
+    recon_loss = 1.0 - mean_cosine(src, recon) if setup.has_decoder else jnp.float32(0.0)
+    # The discriminator judges deterministically here (no dropout, running statistics).
+    logit = setup.discriminator.apply(first_discriminator(state.disc_vars), jnp.tanh(mapped),
+                                      train=False)
+    adv_loss = jnp.mean(jax.nn.softplus(logit))  # -log(1 - D(tanh(G(f)))): label 1 = mapped.
+    cos_loss = 1.0 - mean_cosine(mapped, tgt)
+    total = (setup.lambda_r * recon_loss + setup.lambda_a * adv_on * adv_loss
+             + setup.lambda_c * cos_loss)
+    return total, (recon_loss, adv_loss, cos_loss)
+
+  (gen_loss, (recon_loss, adv_loss, cos_loss)), grads = jax.value_and_grad(
+      gen_loss_fn, has_aux=True)(state.gen_params)
+  updates, gen_opt_state = setup.gen_tx.update(grads, state.gen_opt_state, state.gen_params)
+  gen_params = optax.apply_updates(state.gen_params, updates)
+
+  mapped = setup.generator.apply({"params": gen_params}, src,
+                                 method=setup.generator.encode)
+  x = jnp.tanh(jnp.concatenate([jax.lax.stop_gradient(mapped), tgt], axis=0))
+  labels = jnp.concatenate([jnp.ones((b,)), jnp.zeros((b,))])
+  update = functools.partial(_disc_update, setup)
+  disc_vars, disc_opt, d_loss, d_acc = jax.vmap(update, in_axes=(0, 0, 0, None, None, None))(
+      state.disc_vars, state.disc_opt_state, jax.random.split(k_disc, 2), x, labels, disc_on)
+  new_state = state.replace(
+      step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
+      disc_vars=disc_vars, disc_opt_state=disc_opt,
+      acc_ema=ACC_EMA_DECAY * state.acc_ema + (1 - ACC_EMA_DECAY) * d_acc[0])
+  metrics = {
+      "train/gen_loss": gen_loss, "train/recon_loss": recon_loss, "train/adv_loss": adv_loss,
+      "train/cos_loss": cos_loss, "train/gen_grad_norm": optax.global_norm(grads),
+      "train/disc_loss": d_loss[0], "train/disc_acc": d_acc[0],
+      "monitor/disc_loss": d_loss[1], "monitor/disc_acc": d_acc[1],
+      "train/adv_active": adv_on, "train/disc_active": disc_on.astype(jnp.float32),
+  }
+  return new_state, metrics
+
+
+TRACES = {"train_steps": 0}
+
+
+def make_train_steps(setup, n_steps):
+  """A jitted function running `n_steps` train steps in one call (lax.scan), state donated.
+
+  Returns (state, metrics averaged over the steps).
+  """
+  @functools.partial(jax.jit, donate_argnums=(0,))
+  def train_steps(state, data):
+    TRACES["train_steps"] += 1
+    state, metrics = jax.lax.scan(lambda s, _: train_step(setup, s, data), state, None,
+                                  length=n_steps)
+    return state, jax.tree_util.tree_map(jnp.mean, metrics)
+  return train_steps
+
+
+def encode_all(setup, gen_params, x_NxS, *, block=8192):
+  """Maps a whole vocabulary (in blocks) with the encoder."""
+  fn = _encoder_fn(setup.generator)
+  out = [fn(gen_params, jnp.asarray(x_NxS[i:i + block])) for i in range(0, len(x_NxS), block)]
+  return np.asarray(jnp.concatenate(out)) if out else np.zeros((0, 0), np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def _encoder_fn(generator):
+  return jax.jit(lambda p, x: generator.apply({"params": p}, x, method=generator.encode))
+
+
+class NonFiniteLossError(Exception):
+  """The loss became NaN or infinite; the run stops, keeping the last good checkpoint."""
+
+
+def preprocess(x_NxD, *, normalize_steps, standardize):
+  """The input space of the model: optional normalisation, then per-dimension standardisation."""
+  x = np.asarray(x_NxD, np.float32)
+  if normalize_steps:
+    x = np.asarray(normalize(x, steps=normalize_steps), np.float32)
+  if standardize:
+    std = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+  return x.astype(np.float32)
