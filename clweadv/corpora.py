@@ -178,11 +178,11 @@ def read_dictd_text(index_path):
   from clweadv import freedict
   data_path = index_path[:-len(".index")] + ".dict.dz"
   data = freedict.read_dict_data(data_path).decode("utf-8", errors="replace")
-  start = 0
+  done = set()
   for _, offset, length in freedict.read_index(index_path):
-    if offset < start:
-      continue  # A second headword pointing back at an entry already read.
-    start = offset + length
+    if offset in done:
+      continue  # A second headword pointing at an entry already read.
+    done.add(offset)
     text = re.sub(r"\[[^\]]*\]", " ", data[offset:offset + length])
     for para in re.split(r"\n\s*\n", text):
       yield None, " ".join(para.split())
