@@ -53,6 +53,29 @@ def _precision():
   return None if jax.default_backend() == "cpu" else lax.Precision.HIGHEST
 
 
+_GROUP = 16
+
+
+def _block_candidates(scores_QxB, ids_B, *, k):
+  """A block's scores narrowed to a superset of each row's top k, in increasing key order.
+
+  Columns are cut into groups of `_GROUP`; the k groups with the largest maxima (lower group on
+  ties) hold every element of the row's top k under the lower-index tie rule: each group ranked
+  ahead of an element's group holds an element that beats it. A full `lax.top_k` over the
+  block costs more than this max-reduction plus a top-k over the group maxima.
+  """
+  num_rows, block = scores_QxB.shape
+  groups = block // _GROUP
+  if block % _GROUP or groups <= k:
+    return scores_QxB, jnp.broadcast_to(ids_B, scores_QxB.shape)
+  grouped_QxGxS = scores_QxB.reshape(num_rows, groups, _GROUP)
+  _, top_groups_QxK = lax.top_k(jnp.max(grouped_QxGxS, axis=2), k)
+  top_groups_QxK = jnp.sort(top_groups_QxK, axis=1)
+  cand_QxKxS = jnp.take_along_axis(grouped_QxGxS, top_groups_QxK[:, :, None], axis=1)
+  ids_QxKxS = ids_B[0] + top_groups_QxK[:, :, None] * _GROUP + jnp.arange(_GROUP)
+  return cand_QxKxS.reshape(num_rows, -1), ids_QxKxS.reshape(num_rows, -1).astype(jnp.int32)
+
+
 @functools.partial(jax.jit, static_argnames=("k", "block_size"))
 def _scan_topk(query_QxD, keys_MxD, bias_M, scale, *, k, block_size):
   """Top-k over all M keys of `scale * cos(q, key) - bias[key]`, one key block at a time.
@@ -74,11 +97,11 @@ def _scan_topk(query_QxD, keys_MxD, bias_M, scale, *, k, block_size):
     ids_B = start + offsets_B
     scores_QxB = scale * jnp.dot(q_QxD, keys_BxD.T, precision=_precision()) - bias_B
     scores_QxB = jnp.where(ids_B < nominal, -jnp.inf, scores_QxB)
+    cand_QxC, cand_ids_QxC = _block_candidates(scores_QxB, ids_B, k=k)
     # Running entries come first and have lower ids: lax.top_k keeps the first of equal values,
     # so ties always go to the lower key index, whatever the block size.
-    all_scores = jnp.concatenate([best_QxK, scores_QxB], axis=1)
-    all_ids = jnp.concatenate(
-        [best_ids_QxK, jnp.broadcast_to(ids_B, scores_QxB.shape)], axis=1)
+    all_scores = jnp.concatenate([best_QxK, cand_QxC], axis=1)
+    all_ids = jnp.concatenate([best_ids_QxK, cand_ids_QxC], axis=1)
     top_QxK, pos_QxK = lax.top_k(all_scores, k)
     return (top_QxK, jnp.take_along_axis(all_ids, pos_QxK, axis=1)), None
 

@@ -107,12 +107,14 @@ def test_block_size_changes_nothing(fasttext):
 
 
 def test_ties_go_to_lower_index_for_any_block(glove):
-  keys = np.repeat(glove[:40], 3, axis=0)  # every key three times: exact ties
-  query = glove[:40]
-  for block in (120, 7, 2):
-    _, ids = retrieval.topk_cosine(query, keys, k=3, block_size=block)
-    np.testing.assert_array_equal(np.asarray(ids),
-                                  3 * np.arange(40)[:, None] + np.arange(3)[None, :])
+  keys = np.repeat(glove[:300], 3, axis=0)  # every key three times: exact ties
+  query = glove[:300]
+  expected = 3 * np.arange(300)[:, None] + np.arange(3)[None, :]
+  # Small blocks take a full top-k per block, large ones the grouped candidate selection.
+  for block in (900, 512, 256, 120, 7, 2):
+    for k in (3, 5):
+      _, ids = retrieval.topk_cosine(query, keys, k=k, block_size=block)
+      np.testing.assert_array_equal(np.asarray(ids)[:, :3], expected)
 
 
 def test_no_recompile_across_calls(glove):
