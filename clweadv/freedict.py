@@ -3,8 +3,9 @@
 A dictd database is an `.index` file (`headword<TAB>offset<TAB>length`, offset and length in
 base64 digits, most significant first) and a gzip-readable `.dict.dz` holding the entries. An
 entry is the headword line (with an optional `/IPA/` and `<...>` notes), then its translations:
-either on the next line, or as numbered sense lines `1. ...`; indented lines are notes, synonyms
-and examples and are skipped. Translations are separated by `,` or `;`; `<...>`, `[...]`,
+either on the next line, or as numbered sense lines `1. ...`; indented lines are notes, synonyms,
+examples and cross-references and are skipped, except a translation line that starts with one
+space and a `[domain]` label (Ding's English-German data). Translations are separated by `,` or `;`; `<...>`, `[...]`,
 `(...)` and `{...}` are removed.
 """
 
@@ -84,8 +85,10 @@ def parse_entry(text):
   head = _BRACKETS.sub(" ", _IPA.sub(" ", lines[0])).strip()
   translations = []
   for line in lines[1:]:
-    if not line.strip() or line[0] in " \t":
-      continue  # Blank line, or an indented note, synonym list, example or cross-reference.
+    if not line.strip():
+      continue
+    if line[0] in " \t" and not line.startswith(" ["):
+      continue  # An indented note, synonym list, example or cross-reference ("see: ...").
     line = _SENSE.sub("", line.strip())
     line = _BRACKETS.sub(" ", line)
     translations.extend(t.strip() for t in re.split(r"[,;]", line) if t.strip())

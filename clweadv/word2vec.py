@@ -27,8 +27,9 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
   logger = logging.getLogger("gensim")
   handler = _Progress()
   logger.addHandler(handler)
-  old_level = logger.level
+  old_level, old_propagate = logger.level, logger.propagate
   logger.setLevel(logging.INFO)
+  logger.propagate = False  # Progress shows on one line; absl's handler would print it all.
   t0 = time.time()
   try:
     model = Word2Vec(corpus_file=corpus_path, vector_size=dim, window=window,
@@ -37,6 +38,7 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
   finally:
     logger.removeHandler(handler)
     logger.setLevel(old_level)
+    logger.propagate = old_propagate
     print("", file=sys.stderr)
   seconds = time.time() - t0
   wv = model.wv
