@@ -118,6 +118,23 @@ def _disc_update(setup, variables, opt_state, key, x_BxD, labels_B, enabled):
   return keep(new_vars, variables), keep(new_opt, opt_state), loss, acc
 
 
+def generator_loss(setup, gen_params, disc_vars, src_BxS, tgt_BxT, adv_on):
+  """λr (1 - cos(f, R(G(f)))) - λa log p + λc (1 - cos(e, G(f))), p = D0's P(target | G(f)).
+
+  Returns (loss, (reconstruction, adversarial, cosine)).
+  """
+  mapped, recon = setup.generator.apply({"params": gen_params}, src_BxS)
+  recon_loss = 1.0 - mean_cosine(src_BxS, recon) if setup.has_decoder else jnp.float32(0.0)
+  # D0 judges deterministically here (no dropout, running statistics), as in the original.
+  logit = setup.discriminator.apply(first_discriminator(disc_vars), jnp.tanh(mapped),
+                                    train=False)
+  adv_loss = jnp.mean(jax.nn.softplus(logit))  # -log(1 - D(tanh(G(f)))): label 1 = mapped.
+  cos_loss = 1.0 - mean_cosine(mapped, tgt_BxT)
+  total = (setup.lambda_r * recon_loss + setup.lambda_a * adv_on * adv_loss
+           + setup.lambda_c * cos_loss)
+  return total, (recon_loss, adv_loss, cos_loss)
+
+
 def train_step(setup, state, data):
   """One generator update, then one update of each discriminator. Returns (state, metrics)."""
   key = jax.random.fold_in(state.rng, state.step)
@@ -131,20 +148,9 @@ def train_step(setup, state, data):
   else:
     adv_on, disc_on = jnp.float32(1.0), jnp.bool_(True)
 
-  def gen_loss_fn(params):
-    mapped, recon = setup.generator.apply({"params": params}, src)
-    recon_loss = 1.0 - mean_cosine(src, recon) if setup.has_decoder else jnp.float32(0.0)
-    # The discriminator judges deterministically here (no dropout, running statistics).
-    logit = setup.discriminator.apply(first_discriminator(state.disc_vars), jnp.tanh(mapped),
-                                      train=False)
-    adv_loss = jnp.mean(jax.nn.softplus(logit))  # -log(1 - D(tanh(G(f)))): label 1 = mapped.
-    cos_loss = 1.0 - mean_cosine(mapped, tgt)
-    total = (setup.lambda_r * recon_loss + setup.lambda_a * adv_on * adv_loss
-             + setup.lambda_c * cos_loss)
-    return total, (recon_loss, adv_loss, cos_loss)
-
   (gen_loss, (recon_loss, adv_loss, cos_loss)), grads = jax.value_and_grad(
-      gen_loss_fn, has_aux=True)(state.gen_params)
+      generator_loss, argnums=1, has_aux=True)(setup, state.gen_params, state.disc_vars, src, tgt,
+                                               adv_on)
   updates, gen_opt_state = setup.gen_tx.update(grads, state.gen_opt_state, state.gen_params)
   gen_params = optax.apply_updates(state.gen_params, updates)
 
@@ -161,7 +167,7 @@ def train_step(setup, state, data):
       acc_ema=ACC_EMA_DECAY * state.acc_ema + (1 - ACC_EMA_DECAY) * d_acc[0])
   metrics = {
       "train/gen_loss": gen_loss, "train/recon_loss": recon_loss, "train/adv_loss": adv_loss,
-      "train/cos_loss": cos_loss, "train/gen_grad_norm": optax.global_norm(grads),
+      "train/cos_loss": cos_loss, "train/gen_grad_norm": optax.tree.norm(grads),
       "train/disc_loss": d_loss[0], "train/disc_acc": d_acc[0],
       "monitor/disc_loss": d_loss[1], "monitor/disc_acc": d_acc[1],
       "train/adv_active": adv_on, "train/disc_active": disc_on.astype(jnp.float32),
