@@ -27,7 +27,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, ROOT)
 
-from absl import app, flags  # pylint: disable=g-import-not-at-top
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 
 flags.DEFINE_list("sizes", ["50000", "200000"], "Vocabulary sizes V (source = target = V).")
 flags.DEFINE_integer("queries", 1500, "Dictionary queries.")
@@ -37,6 +37,11 @@ flags.DEFINE_string("cache_dir", os.path.join(tempfile.gettempdir(), "clweadv_be
                     "Where the inputs are written.")
 flags.DEFINE_string("child", None, "Internal: measure one prepared input directory.")
 FLAGS = flags.FLAGS
+
+
+def _cpu_s():
+  usage = resource.getrusage(resource.RUSAGE_SELF)
+  return usage.ru_utime + usage.ru_stime
 
 
 def _maxrss_mb():
@@ -83,6 +88,7 @@ def measure(directory):
   dico = read_dictionary(os.path.join(directory, "dict.txt"), src_index=index, tgt_index=index)
   jax.numpy.zeros(1).block_until_ready()
   base = _maxrss_mb()
+  cpu0 = _cpu_s()
   t0 = time.perf_counter()
   nn = evaluation.bli(src_mapped_NxD=src, tgt_MxD=tgt, dictionary=dico, methods=("nn",),
                       block_size=FLAGS.block_size)
@@ -92,13 +98,14 @@ def measure(directory):
                         block_size=FLAGS.block_size, progress=progress)
   t2 = time.perf_counter()
   print(json.dumps({"size": len(tgt), "dim": tgt.shape[1], "queries": dico.num_queries,
-                    "nn_s": t1 - t0, "csls_s": t2 - t1, "input_mb": (src.nbytes + tgt.nbytes) / 2**20,
+                    "nn_s": t1 - t0, "csls_s": t2 - t1, "cpu_s": _cpu_s() - cpu0, "input_mb": (src.nbytes + tgt.nbytes) / 2**20,
                     "base_rss_mb": base, "extra_mb": _maxrss_mb() - base,
                     "nn_p1": nn["nn"]["p@1"], "csls_p1": csls["csls"]["p@1"]}), flush=True)
 
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)
   if FLAGS.child:
     measure(FLAGS.child)
     return
@@ -114,12 +121,15 @@ def main(argv):
                           stdout=subprocess.PIPE, text=True, check=True)
     rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
   print()
-  print("| V (src = tgt) | d | queries | NN BLI (s) | CSLS BLI (s) | extra memory (MB) "
-        "| inputs (MB) | P@1 NN / CSLS |")
-  print("|---|---|---|---|---|---|---|---|")
+  print(f"load average now {os.getloadavg()[0]:.2f} (wall times grow when the cores are shared;"
+        f" CPU seconds much less)")
+  print("| V (src = tgt) | d | queries | NN BLI (s) | CSLS BLI (s) | CPU (s, both) "
+        "| extra memory (MB) | inputs (MB) | P@1 NN / CSLS |")
+  print("|---|---|---|---|---|---|---|---|---|")
   for r in rows:
     print(f"| {r['size']:,} | {r['dim']} | {r['queries']} | {r['nn_s']:.1f} | {r['csls_s']:.1f} "
-          f"| {r['extra_mb']:.0f} | {r['input_mb']:.0f} | {r['nn_p1']:.1f} / {r['csls_p1']:.1f} |")
+          f"| {r['cpu_s']:.1f} | {r['extra_mb']:.0f} | {r['input_mb']:.0f} "
+          f"| {r['nn_p1']:.1f} / {r['csls_p1']:.1f} |")
 
 
 if __name__ == "__main__":
