@@ -98,7 +98,8 @@ def measure(directory):
                         block_size=FLAGS.block_size, progress=progress)
   t2 = time.perf_counter()
   print(json.dumps({"size": len(tgt), "dim": tgt.shape[1], "queries": dico.num_queries,
-                    "nn_s": t1 - t0, "csls_s": t2 - t1, "cpu_s": _cpu_s() - cpu0, "input_mb": (src.nbytes + tgt.nbytes) / 2**20,
+                    "nn_s": t1 - t0, "csls_s": t2 - t1, "cpu_s": _cpu_s() - cpu0,
+                    "input_mb": (src.nbytes + tgt.nbytes) / 2**20,
                     "base_rss_mb": base, "extra_mb": _maxrss_mb() - base,
                     "nn_p1": nn["nn"]["p@1"], "csls_p1": csls["csls"]["p@1"]}), flush=True)
 

@@ -30,7 +30,6 @@ from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 DEFAULT_BLOCK_SIZE = 2048

@@ -1,4 +1,4 @@
-"""BLI, criterion, diversity and neighbour tables on real slices (GloVe en, fastText fr, FreeDict)."""
+"""BLI, criterion, diversity, neighbour tables on real slices (GloVe en, fastText fr, FreeDict)."""
 
 import glob
 import os
@@ -89,7 +89,8 @@ def test_bli_matches_bruteforce_on_procrustes_pair(en, fr):
 def _procrustes(src, tgt, dico):
   """Supervised orthogonal map (SVD of X^T Y), semi-orthogonal when the dimensions differ."""
   s, t = dico.pairs()
-  u, _, vt = np.linalg.svd(src.vectors[s].T.astype(np.float64) @ tgt.vectors[t], full_matrices=False)
+  u, _, vt = np.linalg.svd(src.vectors[s].T.astype(np.float64) @ tgt.vectors[t],
+                           full_matrices=False)
   return (u @ vt).astype(np.float32)
 
 
