@@ -1,0 +1,407 @@
+"""Mapping without a dictionary: Procrustes, CSLS dictionary induction, refinement, self-learning.
+
+Everything here is unsupervised: no gold dictionary is read, and every choice between candidate
+mappings is made with `unsupervised_criterion` (the mean cosine of the CSLS translations of the
+most frequent source words, as MUSE). A test dictionary is for reporting only, elsewhere.
+
+The pieces, from small to large:
+
+- `procrustes(x_NxD, y_NxE)`: the orthogonal (D == E) or semi-orthogonal (D != E) W minimising
+  ||x W - y||, by one SVD.
+- `induce_dictionary(...)`: translation pairs from CSLS (or plain cosine) nearest neighbours
+  among the most frequent words, mutual or bidirectional.
+- `refine(...)`: MUSE's refinement (mutual CSLS dictionary, Procrustes, repeat).
+- `similarity_init(...)`: VecMap's unsupervised seed dictionary from the sorted square root of
+  each language's own similarity matrix (comparable across languages without any dictionary).
+- `self_learning(...)`: VecMap's self-learning (bidirectional CSLS induction with stochastic
+  dropout of the similarity matrix, keep probability raised when the objective stalls).
+- `unsupervised_map(...)`: the entry point: a start (`similarity`, `aae`, `identity`),
+  self-learning, refinement; returns the mapping and a record of what was done.
+
+Rows are compared by cosine: callers normalise the spaces first (`clweadv.normalize`).
+"""
+
+import functools
+import time
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from clweadv import evaluation
+from clweadv.errors import InputError
+
+INITS = ("similarity", "aae", "identity")
+INDUCTION_MODES = ("mutual_csls", "union_csls", "s2t_csls", "t2s_csls",
+                   "mutual_nn", "union_nn", "s2t_nn", "t2s_nn")
+
+
+def _unit(x):
+  x = np.asarray(x, np.float32)
+  return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# Procrustes.
+
+
+def procrustes(x_NxD, y_NxE):
+  """The W (D x E) with orthonormal rows or columns minimising ||x W - y||_F.
+
+  With D == E, W is orthogonal (the classic solution U V^T of x^T y = U S V^T). With D != E
+  the same formula gives the semi-orthogonal solution: for D < E (GloVe-50 -> fastText-300) W
+  has orthonormal rows and maps the source into a D-dimensional subspace of the target space
+  without changing lengths or angles; for D > E W has orthonormal columns (a projection).
+
+  >>> import numpy as np
+  >>> x = np.eye(3, dtype=np.float32)
+  >>> np.allclose(procrustes(x, x[:, ::-1]), x[:, ::-1])
+  True
+  """
+  x = np.asarray(x_NxD, np.float64)
+  y = np.asarray(y_NxE, np.float64)
+  if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
+    raise ValueError(f"procrustes needs N x D and N x E arrays, got {x.shape} and {y.shape}")
+  u, _, vt = np.linalg.svd(x.T @ y, full_matrices=False)
+  return (u @ vt).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Dense blocked CSLS over the most frequent words (the working vocabularies stay small: a few
+# thousand to 20k rows), jitted per block of query rows.
+
+_BLOCK = 2048
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _block_pass(query_BxD, keys_VxD, r_keys_V, key, keep_prob, *, k):
+  """One block of queries against all keys: (r of the queries, CSLS argmax under dropout,
+  CSLS max without dropout, cosine of the argmax without dropout)."""
+  sims = query_BxD @ keys_VxD.T
+  r_query = jax.lax.top_k(sims, k)[0].mean(axis=1)
+  csls = sims - 0.5 * r_keys_V[None, :]
+  best = csls.max(axis=1)
+  threshold = jnp.round(keep_prob * 256.0)
+  keep = jax.random.bits(key, sims.shape, jnp.uint8).astype(jnp.float32) < threshold
+  keep = keep | (keep_prob >= 1.0)
+  idx = jnp.argmax(jnp.where(keep, csls, -jnp.inf), axis=1)
+  return r_query, idx, best
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _block_r(query_BxD, keys_VxD, *, k):
+  return jax.lax.top_k(query_BxD @ keys_VxD.T, k)[0].mean(axis=1)
+
+
+def _pad_rows(x, rows):
+  if x.shape[0] == rows:
+    return x
+  return np.concatenate([x, np.zeros((rows - x.shape[0], x.shape[1]), x.dtype)])
+
+
+def _blocked(fn, query_NxD, *args, block=_BLOCK):
+  """Runs `fn(block_rows, *args)` over blocks of `block` query rows (the last one padded, so
+  one compilation serves every block) and concatenates each output."""
+  n = query_NxD.shape[0]
+  rows = min(block, n)
+  outs = []
+  for start in range(0, n, rows):
+    chunk = _pad_rows(query_NxD[start:start + rows], rows)
+    res = fn(jnp.asarray(chunk), *args, start)
+    res = res if isinstance(res, tuple) else (res,)
+    outs.append([np.asarray(r)[:min(rows, n - start)] for r in res])
+  return tuple(np.concatenate(parts) for parts in zip(*outs))
+
+
+def csls_r(query_NxD, keys_MxD, *, k=10):
+  """CSLS's neighbourhood term: the mean cosine of each query row to its k nearest keys."""
+  q = _unit(query_NxD)
+  keys = jnp.asarray(_unit(keys_MxD))
+  k = min(k, keys.shape[0])
+  (r,) = _blocked(lambda b, start: _block_r(b, keys, k=k), q)
+  return r
+
+
+def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob=1.0, rng_key=None):
+  """For unit rows: (argmax CSLS target under dropout, best CSLS score, r of the queries).
+
+  Scores are cos - r_keys / 2 (the query's own r does not change its argmax), as VecMap."""
+  keys = jnp.asarray(keys_MxD)
+  r_keys = jnp.asarray(r_keys_M, jnp.float32)
+  k = min(k, keys.shape[0])
+  if rng_key is None:
+    rng_key = jax.random.key(0, impl="rbg")
+  kp = jnp.float32(keep_prob)
+
+  def fn(b, start):
+    r, idx, best = _block_pass(b, keys, r_keys, jax.random.fold_in(rng_key, start), kp, k=k)
+    return idx, best, r
+
+  return _blocked(fn, query_NxD)
+
+
+def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls", csls_k=10):
+  """Translation pairs among the `vocab` most frequent words of each side (rows in frequency
+  order).
+
+  Args:
+    src_mapped_NxD: source vectors already mapped into the target space.
+    tgt_MxD: target vectors.
+    vocab: how many of the most frequent rows of each side take part.
+    mode: `{mutual,union,s2t,t2s}_{csls,nn}`: mutual keeps pairs that are each other's
+      nearest neighbour; union keeps the nearest neighbours of both directions.
+    csls_k: CSLS neighbourhood size.
+
+  Returns:
+    int64 array P x 2 of (source row, target row), sorted and without duplicates.
+  """
+  if mode not in INDUCTION_MODES:
+    raise InputError(f"--induction: unknown mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
+  direction, retrieval = mode.split("_")
+  xw = _unit(src_mapped_NxD[:vocab])
+  z = _unit(tgt_MxD[:vocab])
+  if retrieval == "csls":
+    r_src = csls_r(xw, z, k=csls_k)
+    r_tgt = csls_r(z, xw, k=csls_k)
+  else:
+    r_src = np.zeros(len(xw), np.float32)
+    r_tgt = np.zeros(len(z), np.float32)
+  fwd = bwd = None
+  if direction in ("mutual", "union", "s2t"):
+    fwd, _, _ = _csls_argmax(xw, z, r_keys_M=r_tgt, k=csls_k)
+  if direction in ("mutual", "union", "t2s"):
+    bwd, _, _ = _csls_argmax(z, xw, r_keys_M=r_src, k=csls_k)
+  if direction == "mutual":
+    src_ids = np.arange(len(xw))
+    keep = bwd[fwd] == src_ids
+    pairs = np.stack([src_ids[keep], fwd[keep]], axis=1)
+  elif direction == "s2t":
+    pairs = np.stack([np.arange(len(xw)), fwd], axis=1)
+  elif direction == "t2s":
+    pairs = np.stack([bwd, np.arange(len(z))], axis=1)
+  else:
+    pairs = np.concatenate([np.stack([np.arange(len(xw)), fwd], axis=1),
+                            np.stack([bwd, np.arange(len(z))], axis=1)])
+  return np.unique(pairs.astype(np.int64), axis=0)
+
+
+def unsupervised_criterion(*, src_mapped_NxD, tgt_MxD, vocab=10000, csls_k=10):
+  """MUSE's model-selection criterion (`clweadv.evaluation.mean_cosine_criterion`): the mean
+  cosine of the CSLS translations of the `vocab` most frequent source words, retrieval (and the
+  r terms) among the `vocab` most frequent target words, which bounds the cost."""
+  n = min(vocab, len(src_mapped_NxD))
+  return evaluation.mean_cosine_criterion(
+      src_mapped_NxD=np.asarray(src_mapped_NxD[:n], np.float32),
+      tgt_MxD=np.asarray(tgt_MxD[:vocab], np.float32), top_n=vocab, csls_k=csls_k)
+
+
+# --------------------------------------------------------------------------------------------
+# MUSE refinement.
+
+
+def _map(x, w):
+  return np.asarray(x, np.float32) @ w
+
+
+def refine(*, src_NxD, tgt_MxE, W, iters=5, vocab=15000, csls_k=10, criterion_vocab=10000,
+           mode="mutual_csls", keep_best=True, log_fn: Optional[Callable] = None):
+  """MUSE's refinement: induce a dictionary (mutual CSLS nearest neighbours among the `vocab`
+  most frequent words), solve (semi-)orthogonal Procrustes, repeat `iters` times.
+
+  Each iteration's unsupervised criterion goes to `log_fn({"refine/iter", "refine/criterion",
+  "refine/pairs", "refine/seconds"})`. With `keep_best` the mapping returned is the one with the
+  best criterion, the starting `W` included (iteration 0), so refinement never makes it worse
+  by its own measure.
+
+  Returns:
+    W (D x E).
+  """
+  W = np.asarray(W, np.float32)
+  best_w, best_c = W, unsupervised_criterion(
+      src_mapped_NxD=_map(src_NxD[:criterion_vocab], W), tgt_MxD=tgt_MxE, vocab=criterion_vocab,
+      csls_k=csls_k)
+  if log_fn:
+    log_fn({"refine/iter": 0, "refine/criterion": best_c})
+  for it in range(1, iters + 1):
+    t0 = time.perf_counter()
+    pairs = induce_dictionary(src_mapped_NxD=_map(src_NxD[:vocab], W), tgt_MxD=tgt_MxE,
+                              vocab=vocab, mode=mode, csls_k=csls_k)
+    if len(pairs) < 2:
+      break
+    W = procrustes(src_NxD[pairs[:, 0]], tgt_MxE[pairs[:, 1]])
+    c = unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], W), tgt_MxD=tgt_MxE,
+                               vocab=criterion_vocab, csls_k=csls_k)
+    if log_fn:
+      log_fn({"refine/iter": it, "refine/criterion": c, "refine/pairs": int(len(pairs)),
+              "refine/seconds": time.perf_counter() - t0})
+    if c > best_c or not keep_best:
+      best_w, best_c = W, c
+  return best_w
+
+
+# --------------------------------------------------------------------------------------------
+# VecMap's unsupervised initialisation and self-learning.
+
+
+def similarity_profiles(x_NxD, *, vocab=4000, quantiles=0):
+  """Each of the `vocab` first words as its sorted row of sqrt(X X^T), normalised
+  (unit, center, unit): a description of the word by the shape of its similarity distribution,
+  comparable across languages (VecMap). `quantiles` > 0 keeps that many evenly spaced values of
+  each sorted row (cheaper, nearly the same)."""
+  x = _unit(x_NxD[:vocab]).astype(np.float64)
+  u, s, _ = np.linalg.svd(x, full_matrices=False)
+  sim = ((u * s) @ u.T).astype(np.float32)
+  sim.sort(axis=1)
+  if quantiles and quantiles < sim.shape[1]:
+    cols = np.linspace(0, sim.shape[1] - 1, quantiles).round().astype(np.int64)
+    sim = sim[:, cols]
+  sim = _unit(sim)
+  sim -= sim.mean(axis=0, keepdims=True)
+  return _unit(sim)
+
+
+def similarity_init(*, src_NxD, tgt_MxE, vocab=4000, csls_k=10, direction="union",
+                    quantiles=0):
+  """VecMap's unsupervised seed dictionary: nearest neighbours (CSLS when `csls_k` > 0) between
+  the similarity profiles of the `vocab` most frequent words of each language.
+
+  Works for any two dimensions (the profiles live in a `vocab`-dimensional space of their own).
+
+  Returns:
+    int64 array P x 2 of (source row, target row).
+  """
+  n = min(vocab, len(src_NxD), len(tgt_MxE))
+  xs = similarity_profiles(src_NxD, vocab=n, quantiles=quantiles)
+  zs = similarity_profiles(tgt_MxE, vocab=n, quantiles=quantiles)
+  mode = f"{direction}_{'csls' if csls_k > 0 else 'nn'}"
+  return induce_dictionary(src_mapped_NxD=xs, tgt_MxD=zs, vocab=n, mode=mode,
+                           csls_k=max(csls_k, 1))
+
+
+def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csls_k=10,
+                  keep_prob=0.1, keep_growth=2.0, patience=50, threshold=1e-6, max_iters=1000,
+                  time_budget_s=None, seed=0, log_fn: Optional[Callable] = None):
+  """VecMap's self-learning: alternately solve (semi-)orthogonal Procrustes on the current
+  dictionary and induce a new one by bidirectional CSLS among the `vocab` most frequent words,
+  each similarity dropped with probability 1 - keep_prob (stochastic dictionary induction).
+  When the objective has not improved by `threshold` for `patience` iterations, keep_prob is
+  multiplied by `keep_growth`; once it has reached 1 and stalls again, the loop ends.
+
+  Start from `seed_pairs` (P x 2 rows) or from a mapping `W` (D x E).
+
+  Returns:
+    (W, info) with info = {"iters", "objective", "keep_prob", "seconds", "converged"}.
+  """
+  if (seed_pairs is None) == (W is None):
+    raise ValueError("self_learning needs exactly one of seed_pairs and W")
+  t0 = time.perf_counter()
+  x = _unit(src_NxD[:vocab])
+  z = _unit(tgt_MxE[:vocab])
+  zj = jnp.asarray(z)
+  if W is None:
+    seed_pairs = np.asarray(seed_pairs)
+    W = procrustes(src_NxD[seed_pairs[:, 0]], tgt_MxE[seed_pairs[:, 1]])
+  W = np.asarray(W, np.float32)
+  rng_key = jax.random.key(seed, impl="rbg")
+  best_obj, last_improvement, it, converged = -np.inf, 0, 0, False
+  src_ids, tgt_ids = np.arange(len(x)), np.arange(len(z))
+  while it < max_iters:
+    it += 1
+    if it - last_improvement > patience:
+      if keep_prob >= 1.0:
+        converged = True
+        break
+      keep_prob = min(1.0, keep_prob * keep_growth)
+      last_improvement = it
+    xw = _unit(x @ W)
+    xwj = jnp.asarray(xw)
+    r_tgt = csls_r(z, xw, k=csls_k)
+    kf, kb = jax.random.split(jax.random.fold_in(rng_key, it))
+    fwd, best_f, r_src = _csls_argmax(xw, zj, r_keys_M=r_tgt, k=csls_k, keep_prob=keep_prob,
+                                      rng_key=kf)
+    bwd, best_b, _ = _csls_argmax(z, xwj, r_keys_M=r_src, k=csls_k, keep_prob=keep_prob,
+                                  rng_key=kb)
+    objective = float((best_f.mean() + best_b.mean()) / 2)
+    if objective - best_obj >= threshold:
+      last_improvement = it
+      best_obj = objective
+    s = np.concatenate([src_ids, bwd])
+    t = np.concatenate([fwd, tgt_ids])
+    W = procrustes(x[s], z[t])
+    elapsed = time.perf_counter() - t0
+    if log_fn:
+      log_fn({"self_learning/iter": it, "self_learning/objective": objective,
+              "self_learning/keep_prob": keep_prob, "self_learning/seconds": elapsed})
+    if time_budget_s is not None and elapsed > time_budget_s:
+      break
+  info = {"iters": it, "objective": best_obj, "keep_prob": keep_prob,
+          "seconds": time.perf_counter() - t0, "converged": converged}
+  return W, info
+
+
+# --------------------------------------------------------------------------------------------
+# The entry point.
+
+
+def unsupervised_map(*, src_NxD, tgt_MxE, init="similarity", W_init=None, seed=0,
+                     init_vocab=4000, init_csls_k=10, sl_vocab=8000, sl_keep_prob=0.1,
+                     sl_patience=10, sl_max_iters=300, sl_time_budget_s=None, refine_iters=5,
+                     refine_vocab=15000, criterion_vocab=10000, csls_k=10,
+                     log_fn: Optional[Callable] = None):
+  """A mapping W (D x E) from source to target space found without any dictionary.
+
+  Args:
+    src_NxD, tgt_MxE: normalised embeddings, rows in frequency order.
+    init: `similarity` (VecMap's seed dictionary from the similarity-matrix structure),
+      `aae` (start from `W_init`, e.g. the adversarial autoencoder's mapping) or `identity`
+      (the identity, or its semi-orthogonal D x E version).
+    W_init: the starting mapping for `init="aae"`.
+    seed: seeds the stochastic dictionary induction.
+    init_vocab, init_csls_k: vocabulary and CSLS neighbourhood of the similarity seed.
+    sl_*: self-learning's vocabulary, initial keep probability, patience, iteration and time
+      budgets (see `self_learning`).
+    refine_iters, refine_vocab: MUSE refinement after self-learning (mutual CSLS + Procrustes).
+    criterion_vocab, csls_k: the unsupervised criterion used to report and select.
+    log_fn: receives one dict per logged event.
+
+  Returns:
+    (W, info): info records the init, the seed pairs, self-learning's iterations and objective,
+    the unsupervised criterion after each stage and the seconds spent.
+  """
+  if init not in INITS:
+    raise InputError(f"--init: unknown value {init!r} (known: {', '.join(INITS)})")
+  t0 = time.perf_counter()
+  d, e = src_NxD.shape[1], tgt_MxE.shape[1]
+  info = {"init": init, "seed": seed}
+  seed_pairs, W = None, None
+  if init == "similarity":
+    seed_pairs = similarity_init(src_NxD=src_NxD, tgt_MxE=tgt_MxE, vocab=init_vocab,
+                                 csls_k=init_csls_k)
+    info["seed_pairs"] = int(len(seed_pairs))
+  elif init == "aae":
+    if W_init is None:
+      raise InputError("--init=aae needs the adversarial autoencoder's mapping (W_init)")
+    W = np.asarray(W_init, np.float32)
+    if W.shape != (d, e):
+      raise ValueError(f"W_init has shape {W.shape}, expected {(d, e)}")
+  else:
+    W = np.eye(d, e, dtype=np.float32)
+  info["init_seconds"] = time.perf_counter() - t0
+
+  def criterion(w):
+    return unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], w),
+                                  tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
+
+  W, sl_info = self_learning(src_NxD=src_NxD, tgt_MxE=tgt_MxE, seed_pairs=seed_pairs, W=W,
+                             vocab=sl_vocab, csls_k=csls_k, keep_prob=sl_keep_prob,
+                             patience=sl_patience, max_iters=sl_max_iters,
+                             time_budget_s=sl_time_budget_s, seed=seed, log_fn=log_fn)
+  info["self_learning"] = sl_info
+  info["criterion_self_learning"] = criterion(W)
+  if refine_iters:
+    W = refine(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, iters=refine_iters, vocab=refine_vocab,
+               csls_k=csls_k, criterion_vocab=criterion_vocab, log_fn=log_fn)
+  info["criterion"] = criterion(W)
+  info["seconds"] = time.perf_counter() - t0
+  return W, info

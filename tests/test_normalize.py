@@ -1,0 +1,62 @@
+"""Normalisation on the real GloVe slice: unit rows, centring, idempotence, flag parsing."""
+
+import numpy as np
+import pytest
+
+from clweadv.embeddings import read_embeddings
+from clweadv.errors import InputError
+from clweadv.normalize import iterative_normalize, normalize, parse_steps
+from tests.conftest import EN_GLOVE
+
+
+@pytest.fixture(scope="module")
+def glove():
+  return read_embeddings(EN_GLOVE, max_vocab=2000).vectors
+
+
+def test_unit_rows_have_norm_one(glove):
+  x = normalize(glove, steps=("unit",))
+  np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def test_unit_is_idempotent(glove):
+  once = normalize(glove, steps=("unit",))
+  np.testing.assert_allclose(normalize(once, steps=("unit",)), once, atol=1e-6)
+
+
+def test_center_gives_zero_mean_and_is_idempotent(glove):
+  x = normalize(glove, steps=("center",))
+  np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-5)
+  np.testing.assert_allclose(normalize(x, steps=("center",)), x, atol=1e-5)
+
+
+def test_default_unit_center_unit(glove):
+  x = normalize(glove)
+  np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+  # Centred before the last unit step: the mean is small compared with unit rows.
+  assert np.linalg.norm(x.mean(axis=0)) < 0.1
+  assert np.linalg.norm(normalize(glove, steps=("unit",)).mean(axis=0)) > 0.3
+
+
+def test_iterative_normalisation_converges(glove):
+  x = iterative_normalize(glove, rounds=10)
+  np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+  assert np.linalg.norm(x.mean(axis=0)) < 1e-3
+
+
+def test_none_and_input_untouched(glove):
+  before = glove.copy()
+  np.testing.assert_array_equal(normalize(glove, steps=parse_steps("none")), glove)
+  normalize(glove)
+  np.testing.assert_array_equal(glove, before)
+
+
+def test_parse_steps():
+  assert parse_steps("unit,center,unit") == ("unit", "center", "unit")
+  assert parse_steps(" unit , center ") == ("unit", "center")
+  assert parse_steps("none") == ()
+  assert parse_steps("") == ()
+  with pytest.raises(InputError, match="--normalize.*'whiten'"):
+    parse_steps("unit,whiten")
+  with pytest.raises(InputError):
+    normalize(np.ones((2, 2)), steps="unit,bogus")
