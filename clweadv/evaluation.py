@@ -59,6 +59,10 @@ def bli(*, src_mapped_NxD, tgt_MxD, dictionary, methods=METHODS, ks=(1, 5, 10), 
   if unknown:
     raise ValueError(f"unknown retrieval methods {sorted(unknown)}; expected {METHODS}")
   kmax = max(ks)
+  if (dictionary.src_ids.max() >= src_mapped_NxD.shape[0]
+      or max(g.max() for g in dictionary.gold_ids) >= tgt_MxD.shape[0]):
+    raise ValueError(f"{dictionary.name} was read against larger vocabularies than these "
+                     f"matrices ({src_mapped_NxD.shape[0]} x {tgt_MxD.shape[0]} rows)")
   src_mapped_NxD = jnp.asarray(src_mapped_NxD, jnp.float32)
   tgt_MxD = jnp.asarray(tgt_MxD, jnp.float32)
   query_QxD = src_mapped_NxD[jnp.asarray(dictionary.src_ids)]

@@ -179,3 +179,9 @@ def test_dictionary_errors(text, message, en, fr, tmp_path):
 def test_dictionary_missing_file(en, tmp_path):
   with pytest.raises(InputError, match="no such dictionary file"):
     read_dictionary(str(tmp_path / "nope.txt"), src_index=en.index, tgt_index=en.index)
+
+
+def test_bli_refuses_a_dictionary_read_against_other_vocabularies(en, fr):
+  dico = read_dictionary(EN_FR, src_index=en.index, tgt_index=fr.index, quiet=True)
+  with pytest.raises(ValueError, match="larger vocabularies"):
+    evaluation.bli(src_mapped_NxD=en.vectors[:100], tgt_MxD=fr.vectors[:, :50], dictionary=dico)
