@@ -126,8 +126,8 @@ class Run:
     setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim)
     state = train.create_train_state(setup, seed=cfg.seed, d_src=self.src.dim,
                                      d_tgt=self.tgt.dim)
-    best = {"params": state.gen_params, "criterion": np.float32(-np.inf),
-            "step": np.int32(-1)}
+    best = {"params": state.gen_params, "criterion": jnp.asarray(-np.inf, jnp.float32),
+            "step": jnp.asarray(-1, jnp.int32)}
     ckpt = Checkpointer(cfg.workdir)
     start = ckpt.latest_step() or 0
     if start:
@@ -161,8 +161,8 @@ class Run:
           metrics.update(valid)
           if valid["valid/mean_cosine"] > best["criterion"]:
             best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
-                    "criterion": np.float32(valid["valid/mean_cosine"]),
-                    "step": np.int32(step)}
+                    "criterion": jnp.asarray(valid["valid/mean_cosine"], jnp.float32),
+                    "step": jnp.asarray(step, jnp.int32)}
         writer.write(step, metrics)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
           ckpt.save(step, {"state": state, "best": best})

@@ -18,18 +18,15 @@ glorot_leaky = nn.initializers.variance_scaling(_GAIN ** 2, "fan_avg", "uniform"
 class LinearAutoencoder(nn.Module):
   """Encoder x -> x W + b_enc (d_src -> d_tgt), tied decoder y -> y W^T + b_dec.
 
-  W starts (semi-)orthogonal, as in the paper. With `tied=False` there is no decoder (the
-  paper's GAN-only generator).
+  W starts (semi-)orthogonal, as in the paper.
   """
   d_src: int
   d_tgt: int
-  with_decoder: bool = True
 
   def setup(self):
     self.kernel = self.param("kernel", nn.initializers.orthogonal(), (self.d_src, self.d_tgt))
     self.enc_bias = self.param("enc_bias", nn.initializers.zeros, (self.d_tgt,))
-    if self.with_decoder:
-      self.dec_bias = self.param("dec_bias", nn.initializers.zeros, (self.d_src,))
+    self.dec_bias = self.param("dec_bias", nn.initializers.zeros, (self.d_src,))
 
   def encode(self, x_BxS):
     return x_BxS @ self.kernel + self.enc_bias
@@ -39,15 +36,19 @@ class LinearAutoencoder(nn.Module):
 
   def __call__(self, x_BxS):
     y = self.encode(x_BxS)
-    return y, (self.decode(y) if self.with_decoder else None)
+    return y, self.decode(y)
 
 
 class DeepAutoencoder(nn.Module):
-  """The non-linear encoder/decoder the paper tried: untied MLPs with leaky ReLU."""
+  """The non-linear encoder/decoder the paper tried: untied MLPs with leaky ReLU.
+
+  Without a decoder it is the generator of the GAN-only baseline.
+  """
   d_src: int
   d_tgt: int
   hidden: int = 300
   layers: int = 2
+  with_decoder: bool = True
 
   def setup(self):
     def mlp(out, name):
@@ -56,7 +57,8 @@ class DeepAutoencoder(nn.Module):
       return dense + [nn.Dense(out, kernel_init=nn.initializers.orthogonal(),
                                name=f"{name}_{self.layers - 1}")]
     self.enc_layers = mlp(self.d_tgt, "enc")
-    self.dec_layers = mlp(self.d_src, "dec")
+    if self.with_decoder:
+      self.dec_layers = mlp(self.d_src, "dec")
 
   @staticmethod
   def _run(layers, x):
@@ -72,7 +74,7 @@ class DeepAutoencoder(nn.Module):
 
   def __call__(self, x_BxS):
     y = self.encode(x_BxS)
-    return y, self.decode(y)
+    return y, (self.decode(y) if self.with_decoder else None)
 
 
 def _bn(train, name=None):
@@ -107,9 +109,12 @@ class ResNetDiscriminator(nn.Module):
 
 
 def make_generator(kind, *, d_src, d_tgt, deep_hidden=300):
-  if kind == "deep_aae":
-    return DeepAutoencoder(d_src=d_src, d_tgt=d_tgt, hidden=deep_hidden)
-  return LinearAutoencoder(d_src=d_src, d_tgt=d_tgt, with_decoder=(kind != "gan"))
+  """aae: tied linear autoencoder; deep_aae: non-linear autoencoder; gan: the non-linear
+  generator alone (no decoder), the paper's failing baseline."""
+  if kind in ("deep_aae", "gan"):
+    return DeepAutoencoder(d_src=d_src, d_tgt=d_tgt, hidden=deep_hidden,
+                           with_decoder=(kind == "deep_aae"))
+  return LinearAutoencoder(d_src=d_src, d_tgt=d_tgt)
 
 
 def count_params(tree):

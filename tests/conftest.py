@@ -1,0 +1,32 @@
+"""Shared fixtures: paths of the real data slices shipped in third_party/, and run configs."""
+
+import os
+
+import pytest
+from absl import flags
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EN_GLOVE = os.path.join(ROOT, "third_party", "glove6b", "en.top5000.vec")
+FR_FASTTEXT = os.path.join(ROOT, "third_party", "fasttext_fr", "fr.top4000.vec")
+EN_FR_DICT = os.path.join(ROOT, "third_party", "freedict", "en-fr.txt")
+
+
+def make_config(workdir, *args, **overrides):
+  """A validated `Config` for `clweadv.main`'s flags, on the real en (GloVe) -> fr slices."""
+  from clweadv import config  # pylint: disable=g-import-not-at-top
+  values = dict(src_emb=EN_GLOVE, tgt_emb=FR_FASTTEXT, src_lang="en", tgt_lang="fr",
+                max_vocab=2000, steps=200, log_every=50, eval_every=100, checkpoint_every=100,
+                workdir=str(workdir), criterion_vocab=1000, export_vocab=100)
+  values.update(overrides)
+  argv = ["clweadv"] + [f"--{k}={v}" for k, v in values.items()] + list(args)
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(argv)
+  try:
+    return config.from_flags(resolve_pair=None)
+  finally:
+    flags.FLAGS.unparse_flags()
+
+
+@pytest.fixture
+def config_factory():
+  return make_config

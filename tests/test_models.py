@@ -1,0 +1,72 @@
+"""The Flax modules: shapes, tied weights, orthogonal init, the discriminator's layout."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from clweadv import models
+
+
+def test_linear_autoencoder_is_tied_and_semi_orthogonal():
+  g = models.LinearAutoencoder(d_src=50, d_tgt=300)
+  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 50)))["params"]
+  assert set(params) == {"kernel", "enc_bias", "dec_bias"}  # One matrix, two biases.
+  W = np.asarray(params["kernel"])
+  assert W.shape == (50, 300)
+  np.testing.assert_allclose(W @ W.T, np.eye(50), atol=1e-5)  # Semi-orthogonal rows.
+  x = jax.random.normal(jax.random.PRNGKey(1), (7, 50))
+  y, r = g.apply({"params": params}, x)
+  assert y.shape == (7, 300) and r.shape == (7, 50)
+  # The decoder is the transpose of the encoder: with zero biases, decode(encode(x)) = x W W^T.
+  np.testing.assert_allclose(np.asarray(r), np.asarray(x) @ W @ W.T, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(np.asarray(r), np.asarray(x), atol=1e-4)
+
+
+def test_gan_generator_has_no_decoder():
+  g = models.make_generator("gan", d_src=40, d_tgt=40)
+  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 40)))["params"]
+  assert params and all(name.startswith("enc_") for name in params)
+  y, r = g.apply({"params": params}, jnp.ones((3, 40)))
+  assert y.shape == (3, 40) and r is None
+
+
+def test_deep_autoencoder_shapes():
+  g = models.make_generator("deep_aae", d_src=40, d_tgt=100, deep_hidden=64)
+  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 40)))["params"]
+  y, r = g.apply({"params": params}, jnp.ones((5, 40)))
+  assert y.shape == (5, 100) and r.shape == (5, 40)
+
+
+@pytest.mark.parametrize("d,k,t", [(100, 40, 10), (40, 40, 4)])
+def test_discriminator_layout(d, k, t):
+  disc = models.ResNetDiscriminator(width=k, blocks=t)
+  v = disc.init(jax.random.PRNGKey(0), jnp.zeros((4, d)), train=False)
+  # Entry Dense(d->k, no bias) + BN(k); T x [Dense(k->k, no bias) + BN(k)]; Dense(k->1) + BN(1).
+  expected = d * k + 2 * k + t * (k * k + 2 * k) + k + 2
+  assert models.count_params(v["params"]) == expected
+  if (d, k, t) == (100, 40, 10):
+    assert expected == 20922
+  assert set(v["batch_stats"]) == ({"entry_bn", "out_bn"} | {f"block{i}_bn" for i in range(t)})
+  logits, _ = disc.apply(v, jnp.ones((6, d)), train=True, rngs={"dropout": jax.random.PRNGKey(1)},
+                         mutable=["batch_stats"])
+  assert logits.shape == (6,)
+
+
+def test_dropout_only_in_training():
+  disc = models.ResNetDiscriminator(width=16, blocks=2)
+  x = jax.random.normal(jax.random.PRNGKey(2), (32, 8))
+  v = disc.init(jax.random.PRNGKey(0), x, train=False)
+  a = disc.apply(v, x, train=False)
+  b = disc.apply(v, x, train=False)
+  np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  run = lambda key: disc.apply(v, x, train=True, rngs={"dropout": key}, mutable=["batch_stats"])[0]
+  assert not np.allclose(np.asarray(run(jax.random.PRNGKey(3))), np.asarray(run(jax.random.PRNGKey(4))))
+
+
+def test_mlp_discriminator_has_same_size():
+  x = jnp.zeros((4, 30))
+  res = models.ResNetDiscriminator(width=20, blocks=3, residual=True)
+  mlp = models.ResNetDiscriminator(width=20, blocks=3, residual=False)
+  count = lambda m: models.count_params(m.init(jax.random.PRNGKey(0), x, train=False)["params"])
+  assert count(res) == count(mlp)

@@ -1,0 +1,115 @@
+"""The train step and the run loop on real slices: learning, tracing, collapse, resume."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from clweadv import experiment, train
+from clweadv.embeddings import read_embeddings
+from clweadv.metrics import read_metrics
+from clweadv.sampling import cdf_from_probabilities, sampling_probabilities, zipf_counts
+
+from conftest import EN_GLOVE, FR_FASTTEXT, make_config
+
+
+@pytest.fixture(scope="module")
+def data():
+  prep = lambda path: train.preprocess(read_embeddings(path, max_vocab=2000).vectors,
+                                       normalize_steps=(), standardize=True)
+  src, tgt = prep(EN_GLOVE), prep(FR_FASTTEXT)
+  cdf = lambda n: jnp.asarray(cdf_from_probabilities(
+      sampling_probabilities(zipf_counts(n), kind="faithful")))
+  return train.Data(src_NxS=jnp.asarray(src), tgt_MxT=jnp.asarray(tgt),
+                    src_cdf_N=cdf(len(src)), tgt_cdf_M=cdf(len(tgt)))
+
+
+def _setup(tmp_path, **overrides):
+  cfg = make_config(tmp_path, **overrides)
+  return cfg, train.make_setup(cfg, d_src=50, d_tgt=300)
+
+
+def test_train_step_lowers_generator_loss_and_traces_once(tmp_path, data):
+  # Discriminators all but frozen (tiny learning rate) and the adversarial term always on: the
+  # whole λr/λa/λc loss against a fixed discriminator must fall under the generator's updates.
+  _, setup = _setup(tmp_path, disc_lr=1e-12, skip_logic=False)
+  state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
+  fn = train.make_train_steps(setup, 25)
+  before = train.TRACES["train_steps"]
+  src, tgt = data.src_NxS[:1000], data.tgt_MxT[:1000]  # A fixed evaluation batch.
+  loss = lambda s: float(train.generator_loss(setup, s.gen_params, s.disc_vars, src, tgt, 1.0)[0])
+  losses = [loss(state)]
+  for _ in range(8):
+    state, _ = fn(state, data)
+    losses.append(loss(state))
+  assert train.TRACES["train_steps"] - before == 1  # Compiled once, reused for every call.
+  assert int(state.step) == 200
+  # losses[0] uses D0's initial running statistics (mean 0, var 1), which the first updates
+  # replace (batch statistics move whatever the learning rate): compare from there on.
+  assert losses[-1] < losses[1] - 0.05, losses
+  assert all(b < a for a, b in zip(losses[1:], losses[2:])), losses
+
+
+def test_monitor_discriminator_learns_on_its_own(tmp_path, data):
+  _, setup = _setup(tmp_path)
+  state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
+  state, metrics = train.make_train_steps(setup, 100)(state, data)
+  # Same batches, different initialisation, never fed back to the generator.
+  assert float(metrics["monitor/disc_acc"]) > 0.6
+  d0, d1 = (jax.tree_util.tree_map(lambda v: v[i], state.disc_vars["params"]) for i in (0, 1))
+  assert not np.allclose(np.asarray(d0["entry"]["kernel"]), np.asarray(d1["entry"]["kernel"]))
+
+
+def test_skip_logic_freezes_discriminators_above_threshold(tmp_path, data):
+  _, setup = _setup(tmp_path)
+  state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
+  state = state.replace(acc_ema=jnp.float32(0.995))
+  new, metrics = train.train_step(setup, state, data)
+  assert float(metrics["train/disc_active"]) == 0.0
+  same = jax.tree_util.tree_map(lambda a, b: bool(jnp.all(a == b)), new.disc_vars, state.disc_vars)
+  assert all(jax.tree_util.tree_leaves(same))
+  low = state.replace(acc_ema=jnp.float32(0.3))
+  _, metrics = train.train_step(setup, low, data)
+  assert float(metrics["train/adv_active"]) == 0.0 and float(metrics["train/disc_active"]) == 1.0
+
+
+def _results(workdir):
+  with open(os.path.join(workdir, "results.json")) as f:
+    r = json.load(f)
+  r.pop("wall_seconds")
+  rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
+  for row in rows:
+    row.pop("steps_per_second", None)
+  return r, rows, np.load(os.path.join(workdir, "mapping.npy"))
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+  straight = tmp_path / "straight"
+  experiment.run_experiment(make_config(straight, steps=200))
+  resumed = tmp_path / "resumed"
+  experiment.run_experiment(make_config(resumed, steps=100))
+  experiment.run_experiment(make_config(resumed, steps=200))
+  a, b = _results(straight), _results(resumed)
+  assert a[0] == b[0]
+  assert a[1] == b[1]
+  np.testing.assert_array_equal(a[2], b[2])
+  assert a[0]["selected_step"] in (100, 200)
+  assert {"vectors-en.vec", "vectors-fr.vec", "dictionary.en-fr.tsv", "neighbours.md",
+          "config.json"} <= set(os.listdir(straight))
+
+
+def test_gan_collapses_while_the_autoencoder_keeps_diversity(tmp_path):
+  """The paper's failure mode, on the same real slice, seed and learning rates."""
+  common = dict(steps=2000, log_every=500, eval_every=500, checkpoint_every=2000, gen_lr=0.01,
+                export="false")
+  curves = {}
+  for model in ("gan", "aae"):
+    experiment.run_experiment(make_config(tmp_path / model, model=model, **common))
+    curves[model] = [row["valid/diversity"] for row in read_metrics(tmp_path / model)
+                     if "valid/diversity" in row]
+  assert len(curves["gan"]) == 4
+  assert curves["gan"][-1] > 0.85, curves  # Near-constant outputs: mean pairwise cosine ~ 1.
+  assert max(curves["aae"]) < 0.2, curves
