@@ -97,6 +97,38 @@ def _shipped_pairs(src, tgt):
   return None, None
 
 
+def apertium_pairs(src, tgt, data_dir):
+  """Pairs of Apertium's eng-spa bilingual transducers (both directions), or an empty set.
+
+  `lt-print` comes from the system, else from the Debian packages lttoolbox-dev and
+  liblttoolbox3 extracted into the cache (run with LD_LIBRARY_PATH pointing at them).
+  """
+  import glob
+  import shutil
+  from clweadv import corpora, freedict
+  deb = os.path.join(data_dir, "debian")
+  try:
+    root = corpora.fetch_package("apertium-eng-spa", deb)
+    lt_print, env = shutil.which("lt-print"), None
+    if lt_print is None:
+      dev = corpora.fetch_package("lttoolbox-dev", deb)
+      lib = corpora.fetch_package("liblttoolbox3", deb)
+      lt_print = os.path.join(dev, "usr/bin/lt-print")
+      libdirs = glob.glob(os.path.join(lib, "usr/lib/*"))
+      env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+          libdirs + [os.environ.get("LD_LIBRARY_PATH", "")]))
+    bidix = os.path.join(root, "usr/share/apertium/apertium-eng-spa")
+    log("reading Apertium's eng-spa bilingual transducers")
+    pairs = freedict.read_apertium(os.path.join(bidix, "eng-spa.autobil.bin"), lt_print, env=env,
+                                   reverse=(src == "es"))
+    pairs |= freedict.read_apertium(os.path.join(bidix, "spa-eng.autobil.bin"), lt_print,
+                                    env=env, reverse=(src == "en"))
+    return pairs
+  except InputError as e:
+    log(f"Apertium skipped: {e}")
+    return set()
+
+
 def gold_dictionary(src, tgt, data_dir, *, freedict_dir=None):
   """Merged gold pairs (src, tgt) and where they came from, cached in dictionaries/."""
   from clweadv import corpora, freedict
@@ -134,6 +166,13 @@ def gold_dictionary(src, tgt, data_dir, *, freedict_dir=None):
     if pairs:
       info = {"source": "dictd", "databases": sorted(set(used)),
               "packages": [os.path.basename(r) for r in roots]}
+      if {src, tgt} == {"en", "es"}:
+        extra = apertium_pairs(src, tgt, data_dir)
+        if extra:
+          info["apertium_pairs"] = len(extra)
+          info["freedict_pairs"] = len(pairs)
+          info["packages"].append("apertium-eng-spa")
+          pairs |= extra
     else:
       pairs, shipped = _shipped_pairs(src, tgt)
       if pairs is None:
