@@ -30,7 +30,7 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
   old_level, old_propagate = logger.level, logger.propagate
   logger.setLevel(logging.INFO)
   logger.propagate = False  # Progress shows on one line; absl's handler would print it all.
-  t0 = time.time()
+  t0, cpu0 = time.time(), time.process_time()
   try:
     model = Word2Vec(corpus_file=corpus_path, vector_size=dim, window=window,
                      min_count=min_count, sg=1, negative=negative, epochs=epochs,
@@ -40,7 +40,7 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
     logger.setLevel(old_level)
     logger.propagate = old_propagate
     print("", file=sys.stderr)
-  seconds = time.time() - t0
+  seconds, cpu = time.time() - t0, time.process_time() - cpu0
   wv = model.wv
   words = wv.index_to_key[:max_vocab] if max_vocab else list(wv.index_to_key)
   counts = [int(wv.get_vecattr(w, "count")) for w in words]
@@ -49,4 +49,4 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
   return {"dim": dim, "window": window, "min_count": min_count, "negative": negative,
           "epochs": epochs, "workers": workers, "seed": seed,
           "words_min_count": len(wv.index_to_key), "words_written": len(words),
-          "corpus_words": int(model.corpus_total_words), "seconds": round(seconds, 1)}
+          "corpus_words": int(model.corpus_total_words), "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1)}
