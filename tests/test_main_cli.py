@@ -1,0 +1,100 @@
+"""`python -m clweadv.main` on bad input: one line naming the file/line or flag, exit code 2."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import EN_FR_DICT, EN_GLOVE, FR_FASTTEXT, ROOT
+
+SMALL = ["--max_vocab=500", "--steps=20", "--log_every=10", "--eval_every=10",
+         "--checkpoint_every=10", "--criterion_vocab=200", "--export_vocab=20"]
+
+
+def run_main(*args, cwd=ROOT):
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  return subprocess.run([sys.executable, "-m", "clweadv.main", *args], capture_output=True,
+                        text=True, cwd=cwd, env=env, timeout=300)
+
+
+def _lines(path, n):
+  with open(path, encoding="utf-8") as f:
+    return [next(f) for _ in range(n)]
+
+
+def _one_line_error(proc, *needles):
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  lines = [l for l in proc.stderr.splitlines() if l.strip()]
+  errors = [l for l in lines if l.startswith("error: ")]
+  assert len(errors) == 1, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr
+  for needle in needles:
+    assert needle in errors[0], errors[0]
+  return errors[0]
+
+
+def _write(path, lines):
+  with open(path, "wb") as f:
+    f.write(b"".join(l if isinstance(l, bytes) else l.encode("utf-8") for l in lines))
+  return str(path)
+
+
+def _bad_vec_cases(tmp_path):
+  rows = _lines(EN_GLOVE, 30)  # The real file's header and first rows.
+  ragged = rows[:5] + [rows[5].rsplit(" ", 1)[0] + "\n"] + rows[6:]
+  word, *values = rows[7].split(" ")
+  nan = rows[:7] + [" ".join([word, "nan"] + values[1:])] + rows[8:]
+  dup = rows[:10] + [rows[3]] + rows[11:]
+  header = ["12 x 50\n"] + rows[1:]
+  non_utf8 = rows[:4] + [b"\xff\xfe" + rows[4].encode("utf-8")] + rows[5:]
+  return {
+      "ragged": (_write(tmp_path / "ragged.vec", ragged), ":6:"),
+      "nan": (_write(tmp_path / "nan.vec", nan), ":8:"),
+      "duplicate": (_write(tmp_path / "dup.vec", dup), "duplicate"),
+      "header": (_write(tmp_path / "header.vec", header), ":1:"),
+      "utf8": (_write(tmp_path / "utf8.vec", non_utf8), ":5:"),
+  }
+
+
+@pytest.mark.parametrize("case", ["ragged", "nan", "duplicate", "header", "utf8"])
+def test_malformed_embedding_file(tmp_path, case):
+  path, where = _bad_vec_cases(tmp_path)[case]
+  proc = run_main(f"--src_emb={path}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--workdir={tmp_path / 'run'}", *SMALL)
+  _one_line_error(proc, path, where)
+  assert not os.path.exists(tmp_path / "run" / "results.json")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--src_emb=/nonexistent/en.vec"], "/nonexistent/en.vec"),
+    (["--model=transformer"], "--model"),
+    (["--sampling=zipf"], "--sampling"),
+    (["--normalize=unit,whiten"], "--normalize"),
+    (["--eval_every=15"], "--eval_every"),
+    (["--batch_size=0"], "--batch_size"),
+    (["--model=procrustes"], "--train_dictionary"),
+    ([f"--train_dictionary={EN_FR_DICT}"], "--train_dictionary"),
+    (["--flagfile=/nonexistent/x.flags"], "x.flags"),
+    (["--no_such_flag=1"], "no_such_flag"),
+])
+def test_bad_flags(tmp_path, args, needle):
+  base = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={tmp_path / 'run'}"]
+  proc = run_main(*base, *SMALL, *args)
+  _one_line_error(proc, needle)
+
+
+def test_resume_with_other_dimensions_is_refused_and_loses_nothing(tmp_path):
+  workdir = tmp_path / "run"
+  common = [f"--tgt_emb={FR_FASTTEXT}", f"--workdir={workdir}", "--export=false", *SMALL]
+  first = run_main(f"--src_emb={EN_GLOVE}", *common)
+  assert first.returncode == 0, first.stderr[-2000:]
+  before = {name: open(workdir / name, "rb").read() for name in ("metrics.jsonl",
+                                                                 "results.json", "config.json")}
+  # The same run continued with another source space (300-d instead of 50-d).
+  proc = run_main(f"--src_emb={FR_FASTTEXT}", *common[:-len(SMALL)], *SMALL[:1],
+                  "--steps=40", *SMALL[2:])
+  _one_line_error(proc, "--src_emb")
+  after = {name: open(workdir / name, "rb").read() for name in before}
+  assert before == after
