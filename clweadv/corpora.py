@@ -397,8 +397,13 @@ def fetch_package(package, cache_dir):
   os.makedirs(os.path.join(cache_dir, "pkgs"), exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=f".{package}.", dir=os.path.join(cache_dir, "pkgs"))
   try:
-    result = subprocess.run(["apt-get", "download", package], cwd=tmp, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    try:
+      result = subprocess.run(["apt-get", "download", package], cwd=tmp,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except FileNotFoundError:
+      raise InputError(f"could not fetch Debian package {package}: apt-get is not installed; "
+                       f"download {package}_*.deb elsewhere and extract it with "
+                       f"`dpkg-deb -x {package}_*.deb {dest}`")
     debs = glob.glob(os.path.join(tmp, "*.deb"))
     if result.returncode != 0 or not debs:
       last = (result.stdout.strip().splitlines() or ["no output"])[-1]
@@ -406,7 +411,11 @@ def fetch_package(package, cache_dir):
                        f"`apt-get update` first, or download it elsewhere and extract it with "
                        f"`dpkg-deb -x {package}_*.deb {dest}`")
     root = os.path.join(tmp, "root")
-    subprocess.run(["dpkg-deb", "-x", debs[0], root], check=True)
+    try:
+      subprocess.run(["dpkg-deb", "-x", debs[0], root], check=True, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+      raise InputError(f"could not extract {os.path.basename(debs[0])} with dpkg-deb ({e})")
     os.replace(root, dest)
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
@@ -426,7 +435,11 @@ def fetch_descriptions(lang, cache_dir):
     os.makedirs(os.path.join(work, "cache", "archives", "partial"))
     cmd = ["apt-get", "update", "-o", f"Dir::State::Lists={lists}", "-o",
            f"Dir::Cache={os.path.join(work, 'cache')}", "-o", f"Acquire::Languages={lang}"]
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+      result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except FileNotFoundError:
+      raise InputError(f"could not fetch apt's Translation-{lang} index: apt-get is not "
+                       f"installed")
     files = sorted(glob.glob(os.path.join(lists, f"*_i18n_Translation-{lang}*")))
     if result.returncode != 0 or not files:
       last = (result.stdout.strip().splitlines() or ["no output"])[-1]

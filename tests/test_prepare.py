@@ -97,3 +97,23 @@ def test_corpus_pair_en_it(tmp_path):
   m = prepare.ensure_pair(pair="en-it", data_dir=str(tmp_path))
   assert m["dim"] == 100 and m["src_vocab"] and os.path.isfile(m["src_vocab"])
   assert m["split"]["test_source_words"] > 500
+
+
+def test_unfetchable_package_names_it(tmp_path):
+  from clweadv import corpora
+  with pytest.raises(InputError, match="no-such-package-clweadv"):
+    corpora.fetch_package("no-such-package-clweadv", str(tmp_path))
+  assert not os.listdir(os.path.join(tmp_path, "pkgs"))   # nothing left that looks complete
+
+
+def test_no_apt_falls_back_to_shipped_lists(tmp_path, monkeypatch):
+  from clweadv import corpora
+
+  def no_apt(package, cache_dir):
+    raise InputError(f"could not fetch Debian package {package} (no apt lists)")
+  monkeypatch.setattr(corpora, "fetch_package", no_apt)
+  pairs, info = prepare.gold_dictionary("it", "en", str(tmp_path))
+  assert info["source"] == "shipped pair list" and len(pairs) == 6039
+  assert ("gatto", "cat") in pairs
+  with pytest.raises(InputError, match=r"dict-freedict-eng-rus.*--freedict_dir"):
+    prepare.gold_dictionary("en", "ru", str(tmp_path))
