@@ -18,9 +18,12 @@ def exit_on_input_error(fn):
 
 def parse_flags(argv):
   """An absl `flags_parser`: a bad flag, flag value or flagfile is one line and exit code 2."""
-  from absl import flags  # pylint: disable=g-import-not-at-top
+  from absl import flags, logging  # pylint: disable=g-import-not-at-top
   try:
-    return flags.FLAGS(argv)
+    argv = flags.FLAGS(argv)
   except flags.Error as e:
     print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
     sys.exit(2)
+  if not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # JAX and orbax log routine events at INFO.
+  return argv

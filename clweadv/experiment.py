@@ -103,17 +103,20 @@ class Run:
   # -- evaluation --------------------------------------------------------------------------
   def evaluate(self, mapped_NxT, *, full=False):
     cfg = self.cfg
+    # r_S (every target against every mapped source) is the costly part of CSLS: computed once.
+    r_tgt = evaluation.csls_r_tgt(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
+                                  csls_k=cfg.csls_k)
     out = {
         "valid/mean_cosine": evaluation.mean_cosine_criterion(
             src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x, top_n=cfg.criterion_vocab,
-            csls_k=cfg.csls_k),
+            csls_k=cfg.csls_k, r_tgt_M=r_tgt),
         "valid/diversity": evaluation.diversity(mapped_NxD=mapped_NxT[:cfg.criterion_vocab]),
     }
     bli = None
     if self.test_dict is not None:
       bli = evaluation.bli(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
                            dictionary=self.test_dict, methods=cfg.retrieval,
-                           ks=(1, 5, 10) if full else (1,), csls_k=cfg.csls_k)
+                           ks=(1, 5, 10) if full else (1,), csls_k=cfg.csls_k, r_tgt_M=r_tgt)
       for method in ("nn", "csls"):
         if bli.get(method):
           out[f"test/{method}/p@1"] = bli[method]["p@1"]

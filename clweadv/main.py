@@ -12,7 +12,6 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                       "intra_op_parallelism_threads=1")
 
 from absl import app  # pylint: disable=g-import-not-at-top
-from absl import logging  # pylint: disable=g-import-not-at-top
 
 from clweadv import config  # pylint: disable=g-import-not-at-top,unused-import
 from clweadv.errors import InputError, parse_flags  # pylint: disable=g-import-not-at-top
@@ -22,7 +21,6 @@ def main(argv):
   if len(argv) > 1:
     print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
     return 2
-  logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
   from clweadv import experiment, train  # pylint: disable=g-import-not-at-top
 
   def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
