@@ -395,6 +395,7 @@ def fetch_package(package, cache_dir):
   if os.path.isdir(dest):
     return dest
   os.makedirs(os.path.join(cache_dir, "pkgs"), exist_ok=True)
+  _log(f"  apt-get download {package} + dpkg-deb -x")
   tmp = tempfile.mkdtemp(prefix=f".{package}.", dir=os.path.join(cache_dir, "pkgs"))
   try:
     try:
@@ -429,6 +430,7 @@ def fetch_descriptions(lang, cache_dir):
     return out
   work = tempfile.mkdtemp(prefix=f".i18n-{lang}.", dir=os.path.dirname(out) if os.path.isdir(
       os.path.dirname(out)) else _mkdir(os.path.dirname(out)))
+  _log(f"  apt-get update (Acquire::Languages={lang}) for the translated package descriptions")
   try:
     lists = os.path.join(work, "lists")
     os.makedirs(os.path.join(lists, "partial"))
