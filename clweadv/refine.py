@@ -22,6 +22,7 @@ Rows are compared by cosine: callers normalise the spaces first (`clweadv.normal
 """
 
 import functools
+import re
 import time
 from typing import Callable, Optional
 
@@ -32,7 +33,8 @@ import numpy as np
 from clweadv import evaluation
 from clweadv.errors import InputError
 
-INITS = ("similarity", "aae", "identity")
+INITS = ("similarity", "aae", "identity", "identical", "numerals")
+_NUMERAL = re.compile(r"[0-9]+(?:[.,:/-][0-9]+)*")
 INDUCTION_MODES = ("mutual_csls", "union_csls", "s2t_csls", "t2s_csls",
                    "mutual_nn", "union_nn", "s2t_nn", "t2s_nn")
 
@@ -205,14 +207,14 @@ def _map(x, w):
 
 
 def refine(*, src_NxD, tgt_MxE, W, iters=5, vocab=15000, csls_k=10, criterion_vocab=10000,
-           mode="mutual_csls", keep_best=True, log_fn: Optional[Callable] = None):
+           mode="mutual_csls", keep_best=True, tol=None, log_fn: Optional[Callable] = None):
   """MUSE's refinement: induce a dictionary (mutual CSLS nearest neighbours among the `vocab`
   most frequent words), solve (semi-)orthogonal Procrustes, repeat `iters` times.
 
   Each iteration's unsupervised criterion goes to `log_fn({"refine/iter", "refine/criterion",
   "refine/pairs", "refine/seconds"})`. With `keep_best` the mapping returned is the one with the
   best criterion, the starting `W` included (iteration 0), so refinement never makes it worse
-  by its own measure.
+  by its own measure. With `tol`, iterations stop once the criterion gains less than `tol`.
 
   Returns:
     W (D x E).
@@ -235,8 +237,11 @@ def refine(*, src_NxD, tgt_MxE, W, iters=5, vocab=15000, csls_k=10, criterion_vo
     if log_fn:
       log_fn({"refine/iter": it, "refine/criterion": c, "refine/pairs": int(len(pairs)),
               "refine/seconds": time.perf_counter() - t0})
+    gain = c - best_c
     if c > best_c or not keep_best:
       best_w, best_c = W, c
+    if tol is not None and gain < tol:
+      break
   return best_w
 
 
@@ -340,45 +345,85 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
   return W, info
 
 
+def anchor_pairs(*, src_words, tgt_words, vocab=20000, kind="identical"):
+  """Seed pairs from word forms written the same in both vocabularies (no dictionary).
+
+  `identical`: every word among the `vocab` most frequent source words that is also among the
+  `vocab` most frequent target words (names, numbers, technical terms, some false friends);
+  `numerals`: only those made of digits (`1`, `2010`, `3.5`), as Artetxe et al. 2017.
+
+  Returns:
+    int64 array P x 2 of (source row, target row).
+  """
+  if kind not in ("identical", "numerals"):
+    raise InputError(f"--init: unknown anchor kind {kind!r} (known: identical, numerals)")
+  index = {w: j for j, w in enumerate(tgt_words[:vocab])}
+  pairs = [(i, index[w]) for i, w in enumerate(src_words[:vocab]) if w in index
+           and (kind == "identical" or _NUMERAL.fullmatch(w))]
+  return np.array(pairs, np.int64).reshape(-1, 2)
+
+
 # --------------------------------------------------------------------------------------------
 # The entry point.
 
 
 def unsupervised_map(*, src_NxD, tgt_MxE, init="similarity", W_init=None, seed=0,
+                     src_words=None, tgt_words=None, anchor_vocab=20000,
                      init_vocab=4000, init_csls_k=10, sl_vocab=8000, sl_keep_prob=0.1,
-                     sl_patience=10, sl_max_iters=300, sl_time_budget_s=None, refine_iters=5,
-                     refine_vocab=15000, criterion_vocab=10000, csls_k=10,
+                     sl_patience=10, sl_max_iters=None, sl_time_budget_s=None, refine_iters=10,
+                     refine_vocab=15000, refine_tol=1e-3, criterion_vocab=10000, csls_k=10,
                      log_fn: Optional[Callable] = None):
   """A mapping W (D x E) from source to target space found without any dictionary.
 
   Args:
     src_NxD, tgt_MxE: normalised embeddings, rows in frequency order.
-    init: `similarity` (VecMap's seed dictionary from the similarity-matrix structure),
-      `aae` (start from `W_init`, e.g. the adversarial autoencoder's mapping) or `identity`
-      (the identity, or its semi-orthogonal D x E version).
+    init: the start.
+      `similarity`: VecMap's seed dictionary from the similarity-matrix structure, then its
+        stochastic self-learning;
+      `aae`: the mapping `W_init` (e.g. the adversarial autoencoder's);
+      `identity`: the identity (semi-orthogonal D x E when D != E);
+      `identical` / `numerals`: Procrustes on the word forms spelt the same in both
+        vocabularies (all of them / digits only), which needs `src_words` and `tgt_words`.
     W_init: the starting mapping for `init="aae"`.
-    seed: seeds the stochastic dictionary induction.
+    seed: seeds the stochastic dictionary induction of self-learning (the other stages are
+      deterministic).
+    src_words, tgt_words: the vocabularies (frequency order), for the anchor inits.
+    anchor_vocab: the anchors are looked for among this many most frequent words of each side.
     init_vocab, init_csls_k: vocabulary and CSLS neighbourhood of the similarity seed.
     sl_*: self-learning's vocabulary, initial keep probability, patience, iteration and time
-      budgets (see `self_learning`).
-    refine_iters, refine_vocab: MUSE refinement after self-learning (mutual CSLS + Procrustes).
+      budgets (see `self_learning`); `sl_max_iters=None` means 100 after the similarity
+      seed and none after the other starts.
+    refine_iters, refine_vocab, refine_tol: MUSE refinement (mutual CSLS + Procrustes) at the
+      end, stopped early when the criterion gains less than `refine_tol`.
     criterion_vocab, csls_k: the unsupervised criterion used to report and select.
     log_fn: receives one dict per logged event.
 
   Returns:
-    (W, info): info records the init, the seed pairs, self-learning's iterations and objective,
-    the unsupervised criterion after each stage and the seconds spent.
+    (W, info): info records the init, the number of seed pairs, self-learning's iterations
+    and objective, the unsupervised criterion after each stage and the seconds spent.
   """
   if init not in INITS:
     raise InputError(f"--init: unknown value {init!r} (known: {', '.join(INITS)})")
   t0 = time.perf_counter()
   d, e = src_NxD.shape[1], tgt_MxE.shape[1]
   info = {"init": init, "seed": seed}
+
+  def criterion(w):
+    return unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], w),
+                                  tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
+
   seed_pairs, W = None, None
   if init == "similarity":
     seed_pairs = similarity_init(src_NxD=src_NxD, tgt_MxE=tgt_MxE, vocab=init_vocab,
                                  csls_k=init_csls_k)
-    info["seed_pairs"] = int(len(seed_pairs))
+  elif init in ("identical", "numerals"):
+    if src_words is None or tgt_words is None:
+      raise ValueError(f"init={init} needs src_words and tgt_words")
+    seed_pairs = anchor_pairs(src_words=src_words, tgt_words=tgt_words, vocab=anchor_vocab,
+                              kind=init)
+    if len(seed_pairs) < 2:
+      raise InputError(f"--init={init}: the two vocabularies share {len(seed_pairs)} such "
+                       f"word forms among their {anchor_vocab} most frequent words")
   elif init == "aae":
     if W_init is None:
       raise InputError("--init=aae needs the adversarial autoencoder's mapping (W_init)")
@@ -387,21 +432,26 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="similarity", W_init=None, seed=0
       raise ValueError(f"W_init has shape {W.shape}, expected {(d, e)}")
   else:
     W = np.eye(d, e, dtype=np.float32)
+  if seed_pairs is not None:
+    info["seed_pairs"] = int(len(seed_pairs))
+    W = procrustes(src_NxD[seed_pairs[:, 0]], tgt_MxE[seed_pairs[:, 1]])
   info["init_seconds"] = time.perf_counter() - t0
+  info["criterion_init"] = criterion(W)
+  if log_fn:
+    log_fn({"unsup/init_criterion": info["criterion_init"]})
 
-  def criterion(w):
-    return unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], w),
-                                  tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
-
-  W, sl_info = self_learning(src_NxD=src_NxD, tgt_MxE=tgt_MxE, seed_pairs=seed_pairs, W=W,
-                             vocab=sl_vocab, csls_k=csls_k, keep_prob=sl_keep_prob,
-                             patience=sl_patience, max_iters=sl_max_iters,
-                             time_budget_s=sl_time_budget_s, seed=seed, log_fn=log_fn)
-  info["self_learning"] = sl_info
-  info["criterion_self_learning"] = criterion(W)
+  if sl_max_iters is None:
+    sl_max_iters = 100 if init == "similarity" else 0
+  if sl_max_iters:
+    W, sl_info = self_learning(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, vocab=sl_vocab,
+                               csls_k=csls_k, keep_prob=sl_keep_prob, patience=sl_patience,
+                               max_iters=sl_max_iters, time_budget_s=sl_time_budget_s,
+                               seed=seed, log_fn=log_fn)
+    info["self_learning"] = sl_info
+    info["criterion_self_learning"] = criterion(W)
   if refine_iters:
     W = refine(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, iters=refine_iters, vocab=refine_vocab,
-               csls_k=csls_k, criterion_vocab=criterion_vocab, log_fn=log_fn)
+               csls_k=csls_k, criterion_vocab=criterion_vocab, tol=refine_tol, log_fn=log_fn)
   info["criterion"] = criterion(W)
   info["seconds"] = time.perf_counter() - t0
   return W, info

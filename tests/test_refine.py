@@ -110,6 +110,7 @@ def test_self_learning_from_similarity_seed_recovers_rotation(glove, rotated):
   assert _p_at_1(glove @ w, glove @ q, np.arange(N)) > 99
   assert info["criterion"] > 0.9
   assert info["self_learning"]["iters"] <= 20
+  assert info["seed_pairs"] >= 1000
 
 
 def test_unsupervised_map_50_to_300_rotation(glove):
@@ -132,3 +133,27 @@ def test_unsupervised_map_aae_start_and_errors(glove, rotated):
     refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove, init="aae")
   with pytest.raises(InputError, match="--init"):
     refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove, init="bogus")
+
+
+def test_anchor_pairs_on_real_vocabularies():
+  en = read_embeddings(EN_GLOVE, max_vocab=N)
+  fr = read_embeddings(FR_FASTTEXT, max_vocab=N)
+  pairs = refine.anchor_pairs(src_words=en.words, tgt_words=fr.words, vocab=N)
+  same = [en.words[i] == fr.words[j] for i, j in pairs]
+  assert all(same) and len(pairs) > 100
+  nums = refine.anchor_pairs(src_words=en.words, tgt_words=fr.words, vocab=N, kind="numerals")
+  assert 0 < len(nums) < len(pairs)
+  assert all(en.words[i].isdigit() for i, _ in nums[:10])
+  assert "2010" in {en.words[i] for i, _ in nums}
+  with pytest.raises(InputError):
+    refine.anchor_pairs(src_words=en.words, tgt_words=fr.words, kind="bogus")
+
+
+def test_unsupervised_map_identical_on_rotated_copy(glove, rotated):
+  q, _, _ = rotated
+  words = read_embeddings(EN_GLOVE, max_vocab=N).words
+  w, info = refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove @ q, init="identical",
+                                    src_words=words, tgt_words=words, refine_iters=1,
+                                    refine_vocab=N, criterion_vocab=N)
+  assert info["seed_pairs"] == N and "self_learning" not in info
+  np.testing.assert_allclose(w, q, atol=1e-3)
