@@ -172,7 +172,8 @@ def split_dictionary(pairs, *, src_rank, tgt_words, test_size=1500, train_size=5
     (train_pairs, test_pairs, info): pairs ordered by source rank; `info` has the mode
     ("rank" when at least `min_for_rank_split` source words are covered: train = the
     `train_size` most frequent covered words, test = the next `test_size`; else "random": a
-    seeded random `test_size` test words and up to `train_size` others, most frequent first),
+    seeded random `test_size` test words (fewer when that would leave under 500, or half, of
+    the covered words for training) and up to `train_size` others, most frequent first),
     counts and coverage.
   """
   pairs = set(pairs)
@@ -189,7 +190,8 @@ def split_dictionary(pairs, *, src_rank, tgt_words, test_size=1500, train_size=5
     test_words = covered[train_size:train_size + test_size]
   else:
     mode = "random"
-    n_test = min(test_size, len(covered) // 2)
+    # `test_size` test words, leaving at least min(500, half) covered words for training.
+    n_test = min(test_size, len(covered) - min(500, len(covered) // 2))
     rng = random.Random(seed)
     test_set = set(rng.sample(covered, n_test))
     test_words = [w for w in covered if w in test_set]
