@@ -82,6 +82,20 @@ def _bn(train, name=None):
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-4, name=name)
 
 
+def _hash_bits(key, shape):
+  """Uniform uint32s for all dropout masks of a pass: a counter-based hash (MurmurHash3's
+  32-bit finaliser of counter + seed), seeded by one draw from `key`.
+
+  At this network size XLA's random-bit generators cost more on CPU than the network itself
+  (benchmarks/bench_train.py); this fuses into a few vectorised integer ops.
+  """
+  seed = jax.random.bits(key, (), jnp.uint32)
+  x = jax.lax.iota(jnp.uint32, math.prod(shape)) * jnp.uint32(0x9E3779B9) + seed
+  x = (x ^ (x >> 16)) * jnp.uint32(0x85EBCA6B)
+  x = (x ^ (x >> 13)) * jnp.uint32(0xC2B2AE35)
+  return (x ^ (x >> 16)).reshape(shape)
+
+
 class ResNetDiscriminator(nn.Module):
   """The original's residual discriminator; returns the logit of p(input is mapped source).
 
@@ -98,12 +112,20 @@ class ResNetDiscriminator(nn.Module):
   @nn.compact
   def __call__(self, x_BxD, *, train):
     dense = lambda n, name: nn.Dense(n, use_bias=False, kernel_init=glorot_leaky, name=name)
+    if train:
+      bits = _hash_bits(self.make_rng("dropout"), (self.blocks + 1, x_BxD.shape[0],
+                                                   self.width))
+    def dropout(h, rate, i):
+      if not train or rate == 0.0:
+        return h
+      keep = bits[i] >= jnp.uint32(round(rate * 2 ** 32))
+      return jnp.where(keep, h / (1.0 - rate), 0.0)
     h = nn.leaky_relu(_bn(train, "entry_bn")(dense(self.width, "entry")(x_BxD)), LEAK)
     for t in range(self.blocks):
-      u = nn.Dropout(self.block_dropout, deterministic=not train)(h)
+      u = dropout(h, self.block_dropout, t)
       u = nn.leaky_relu(_bn(train, f"block{t}_bn")(dense(self.width, f"block{t}")(u)), LEAK)
       h = h + u if self.residual else u
-    h = nn.Dropout(self.out_dropout, deterministic=not train)(h)
+    h = dropout(h, self.out_dropout, self.blocks)
     logit = _bn(train, "out_bn")(dense(1, "out")(h))
     return logit[:, 0]
 

@@ -70,3 +70,14 @@ def test_mlp_discriminator_has_same_size():
   mlp = models.ResNetDiscriminator(width=20, blocks=3, residual=False)
   count = lambda m: models.count_params(m.init(jax.random.PRNGKey(0), x, train=False)["params"])
   assert count(res) == count(mlp)
+
+
+def test_dropout_masks_have_the_requested_rate():
+  bits = models._hash_bits(jax.random.PRNGKey(5), (11, 256, 40))  # pylint: disable=protected-access
+  for rate in (0.1, 0.3):
+    keep = np.asarray(bits >= np.uint32(round(rate * 2 ** 32)))
+    assert abs(keep.mean() - (1 - rate)) < 0.005
+    # Masks of different layers and rows are not copies of each other.
+    assert 0.3 < (keep[0] == keep[1]).mean() < 0.9
+  other = models._hash_bits(jax.random.PRNGKey(6), (11, 256, 40))  # pylint: disable=protected-access
+  assert (np.asarray(bits) != np.asarray(other)).mean() > 0.99
