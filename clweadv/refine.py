@@ -164,14 +164,15 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   xw = _unit(src_mapped_NxD[:vocab])
   z = _unit(tgt_MxD[:vocab])
   if retrieval == "csls":
-    r_src = csls_r(xw, z, k=csls_k)
+    # Three passes: r of the targets, then the source pass (its own r comes out of it), then
+    # the target pass that needs it.
     r_tgt = csls_r(z, xw, k=csls_k)
   else:
-    r_src = np.zeros(len(xw), np.float32)
     r_tgt = np.zeros(len(z), np.float32)
-  fwd = bwd = None
-  if direction in ("mutual", "union", "s2t"):
-    fwd, _, _ = _csls_argmax(xw, z, r_keys_M=r_tgt, k=csls_k)
+  fwd, _, r_src = _csls_argmax(xw, z, r_keys_M=r_tgt, k=csls_k)
+  if retrieval != "csls":
+    r_src = np.zeros(len(xw), np.float32)
+  bwd = None
   if direction in ("mutual", "union", "t2s"):
     bwd, _, _ = _csls_argmax(z, xw, r_keys_M=r_src, k=csls_k)
   if direction == "mutual":
