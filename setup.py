@@ -17,6 +17,7 @@ setup(
         "numpy>=1.24",
         "absl-py>=1.4",
         "gensim>=4.3",
+        "matplotlib>=3.5",
     ],
     extras_require={
         "test": ["pytest>=7"],

@@ -1,0 +1,149 @@
+r"""Pictures of a run, drawn from its work dir.
+
+  python -m clweadv.report --workdir=runs/en_it [--dictionary=en-it.test.txt] [--pairs=40]
+
+Writes PNG files into the work dir:
+  losses.png          generator loss terms and the discriminator losses over steps
+  discriminators.png  accuracy of D0 (trains the generator) and D1 (the monitor) over steps
+  selection.png       the unsupervised criterion, output diversity and P@1 over steps
+  projection.png      PCA (2-D) of mapped source and target words for dictionary pairs
+"""
+
+import json
+import os
+
+from absl import app, flags
+import numpy as np
+
+from clweadv.errors import InputError, exit_on_input_error, parse_flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  flags.DEFINE_string("workdir", None, "Work dir of a `clweadv.main` run.")
+  flags.DEFINE_string("dictionary", None, "`src tgt` pairs for the projection (default: the "
+                      "run's --test_dictionary).")
+  flags.DEFINE_integer("pairs", 40, "Dictionary pairs shown in the projection.")
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def _series(rows, key):
+  pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None and "refine/iter" not in r]
+  return ([p[0] for p in pts], [p[1] for p in pts]) if pts else None
+
+
+def _plot_lines(path, rows, panels, title):
+  """panels: [(axis title, [(metric key, label)])]; draws only the series present."""
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+  drawn = 0
+  for ax, (name, keys) in zip(axes[0], panels):
+    for key, label in keys:
+      s = _series(rows, key)
+      if s:
+        ax.plot(*s, label=label, marker="." if len(s[0]) < 30 else None)
+        drawn += 1
+    ax.set_title(name)
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=8)
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return drawn
+
+
+def _projection(path, workdir, cfg, dictionary, n_pairs):
+  from clweadv.dictionary import read_dictionary  # pylint: disable=g-import-not-at-top
+  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
+  files = [os.path.join(workdir, f"vectors-{cfg[k]}.vec") for k in ("src_lang", "tgt_lang")]
+  if not all(os.path.isfile(p) for p in files):
+    return False
+  src, tgt = (read_embeddings(p) for p in files)
+  d = read_dictionary(dictionary, src_index=src.index, tgt_index=tgt.index, quiet=True)
+  order = np.argsort(d.src_ids)[:n_pairs]  # The most frequent covered source words.
+  s_rows = d.src_ids[order]
+  t_rows = np.array([d.gold_ids[i][0] for i in order])
+  x = np.concatenate([src.vectors[s_rows], tgt.vectors[t_rows]])
+  x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+  x = x - x.mean(axis=0)
+  _, _, vt = np.linalg.svd(x, full_matrices=False)
+  p = x @ vt[:2].T
+  n = len(s_rows)
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(9, 8))
+  ax.scatter(p[:n, 0], p[:n, 1], c="tab:blue", s=14, label=f"{cfg['src_lang']} (mapped)")
+  ax.scatter(p[n:, 0], p[n:, 1], c="tab:red", s=14, label=cfg["tgt_lang"])
+  for i in range(n):
+    ax.plot([p[i, 0], p[n + i, 0]], [p[i, 1], p[n + i, 1]], c="grey", lw=0.5, alpha=0.6)
+    ax.annotate(src.words[s_rows[i]], p[i], fontsize=7, color="tab:blue")
+    ax.annotate(tgt.words[t_rows[i]], p[n + i], fontsize=7, color="tab:red")
+  ax.set_title(f"PCA of {n} dictionary pairs in the shared space (grey: gold translation)")
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return True
+
+
+def write_report(workdir, *, dictionary=None, pairs=40):
+  """Draws the pictures of a run; returns the list of PNG paths written."""
+  from clweadv.metrics import read_metrics  # pylint: disable=g-import-not-at-top
+  cfg_path = os.path.join(workdir or "", "config.json")
+  if not workdir or not os.path.isfile(cfg_path):
+    raise InputError(f"--workdir={workdir}: no config.json (not a clweadv work dir)")
+  if not os.path.isfile(os.path.join(workdir, "metrics.jsonl")):
+    raise InputError(f"{workdir}/metrics.jsonl: missing (the run has not logged yet)")
+  with open(cfg_path, encoding="utf-8") as f:
+    cfg = json.load(f)
+  rows = read_metrics(workdir)
+  name = cfg.get("experiment", os.path.basename(workdir))
+  written = []
+  plots = [
+      ("losses.png", [("generator", [("train/gen_loss", "total"),
+                                     ("train/recon_loss", "reconstruction"),
+                                     ("train/adv_loss", "adversarial"),
+                                     ("train/cos_loss", "cosine")]),
+                      ("discriminators", [("train/disc_loss", "D0 (trains G)"),
+                                          ("monitor/disc_loss", "D1 (monitor)")])]),
+      ("discriminators.png", [("accuracy", [("train/disc_acc", "D0 (trains G)"),
+                                            ("monitor/disc_acc", "D1 (monitor)")])]),
+      ("selection.png", [("unsupervised", [("valid/mean_cosine", "criterion (mean cosine)"),
+                                           ("valid/diversity", "diversity")]),
+                         ("BLI P@1 (%)", [("test/nn/p@1", "NN"),
+                                          ("test/csls/p@1", "CSLS")])]),
+  ]
+  for filename, panels in plots:
+    path = os.path.join(workdir, filename)
+    if _plot_lines(path, rows, panels, f"{name}: {filename[:-4]}"):
+      written.append(path)
+  dictionary = dictionary or cfg.get("test_dictionary")
+  if dictionary:
+    path = os.path.join(workdir, "projection.png")
+    if _projection(path, workdir, cfg, dictionary, pairs):
+      written.append(path)
+  return written
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+
+  def run():
+    for path in write_report(FLAGS.workdir, dictionary=FLAGS.dictionary, pairs=FLAGS.pairs):
+      print(path)
+  exit_on_input_error(run)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main, flags_parser=parse_flags)
