@@ -80,7 +80,27 @@ flags.DEFINE_integer("refine_vocab", 15000, "Most frequent words used by refinem
 flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictionary (0: none).")
 flags.DEFINE_bool("export", True, "Write mapped vectors, mapping.npy and the induced dictionary.")
 
+# Devices.
+flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() first, so that the "
+                  "device mesh spans every host (TPU pod slices, several GPU hosts).")
+flags.DEFINE_string("coordinator_address", None, "With --distributed outside TPU/SLURM "
+                    "auto-detection: host:port of process 0.")
+flags.DEFINE_integer("num_processes", None, "With --distributed: number of processes.")
+flags.DEFINE_integer("process_id", None, "With --distributed: this process's id.")
+
 FLAGS = flags.FLAGS
+
+
+def init_distributed():
+  """JAX's own multi-host runtime; a no-op without --distributed."""
+  if not FLAGS.distributed:
+    return
+  import jax  # pylint: disable=g-import-not-at-top
+  try:
+    jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
+                               num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
+  except (ValueError, RuntimeError) as e:
+    raise InputError(f"--distributed: {str(e).splitlines()[0]}")
 
 
 @dataclasses.dataclass(frozen=True)

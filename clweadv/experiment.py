@@ -126,7 +126,11 @@ class Run:
   def train(self, writer_factory):
     """Trains with checkpoints and resume; returns (mapped source of the selected step, step)."""
     cfg = self.cfg
-    setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim)
+    mesh = train.make_mesh()
+    if cfg.batch_size % mesh.size:
+      raise InputError(f"--batch_size={cfg.batch_size}: must be a multiple of the {mesh.size} "
+                       "devices (the batch is split across them)")
+    setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim, mesh=mesh)
     state = train.create_train_state(setup, seed=cfg.seed, d_src=self.src.dim,
                                      d_tgt=self.tgt.dim)
     best = {"params": state.gen_params, "criterion": jnp.asarray(-np.inf, jnp.float32),
@@ -141,6 +145,7 @@ class Run:
     data = train.Data(src_NxS=jnp.asarray(self.src_x), tgt_MxT=jnp.asarray(self.tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
                       tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
+    state, data = train.replicate((state, data), mesh)
     fns = {}
     step = start
     try:

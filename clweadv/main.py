@@ -27,6 +27,7 @@ def main(argv):
     from clweadv import prepare  # pylint: disable=g-import-not-at-top
     return prepare.ensure_pair(**kwargs)
   try:
+    config.init_distributed()
     cfg = config.from_flags(resolve_pair=resolve_pair)
     experiment.run_experiment(cfg)
   except InputError as e:

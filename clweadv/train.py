@@ -2,7 +2,7 @@
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Optional
 
 import flax
 import flax.linen as nn
@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from clweadv import models
 from clweadv.normalize import normalize
@@ -62,9 +63,28 @@ class Setup:
   lambda_c: float
   skip_logic: bool
   has_decoder: bool
+  mesh: Optional[Mesh] = None   # Data parallelism over its "data" axis when it has > 1 device.
 
 
-def make_setup(cfg, *, d_src, d_tgt):
+def make_mesh(devices=None):
+  """One mesh over all (or the given) devices, axis "data"."""
+  return Mesh(np.array(devices if devices is not None else jax.devices()), ("data",))
+
+
+def replicate(tree, mesh):
+  """Places a pytree on every device of the mesh (parameters and data are replicated)."""
+  if mesh is None or mesh.size == 1:
+    return tree
+  return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
+
+
+def _shard_batch(x_BxD, mesh):
+  if mesh is None or mesh.size == 1:
+    return x_BxD
+  return jax.lax.with_sharding_constraint(x_BxD, NamedSharding(mesh, PartitionSpec("data")))
+
+
+def make_setup(cfg, *, d_src, d_tgt, mesh=None):
   generator = models.make_generator(cfg.model, d_src=d_src, d_tgt=d_tgt,
                                     deep_hidden=cfg.deep_hidden)
   discriminator = models.ResNetDiscriminator(width=cfg.disc_width, blocks=cfg.disc_blocks,
@@ -76,7 +96,7 @@ def make_setup(cfg, *, d_src, d_tgt):
                # The GAN-only baseline trains the generator on the adversarial loss alone.
                lambda_r=0.0 if gan else cfg.lambda_r, lambda_a=cfg.lambda_a,
                lambda_c=0.0 if gan else cfg.lambda_c,
-               skip_logic=cfg.skip_logic, has_decoder=not gan)
+               skip_logic=cfg.skip_logic, has_decoder=not gan, mesh=mesh)
 
 
 def create_train_state(setup, *, seed, d_src, d_tgt):
@@ -144,8 +164,9 @@ def train_step(setup, state, data):
   key = jax.random.fold_in(jax.random.wrap_key_data(state.rng, impl=STEP_PRNG), state.step)
   k_src, k_tgt, k_disc = jax.random.split(key, 3)
   b = setup.batch_size
-  src = data.src_NxS[sample_ids(k_src, data.src_cdf_N, n=b)]
-  tgt = data.tgt_MxT[sample_ids(k_tgt, data.tgt_cdf_M, n=b)]
+  # The batch is split over the mesh's devices; every reduction (losses, batch norm) stays global.
+  src = _shard_batch(data.src_NxS[sample_ids(k_src, data.src_cdf_N, n=b)], setup.mesh)
+  tgt = _shard_batch(data.tgt_MxT[sample_ids(k_tgt, data.tgt_cdf_M, n=b)], setup.mesh)
   if setup.skip_logic:
     adv_on = (state.acc_ema >= ADV_MIN_ACC).astype(jnp.float32)
     disc_on = state.acc_ema <= DISC_MAX_ACC
