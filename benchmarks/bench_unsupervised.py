@@ -109,11 +109,16 @@ def supervised(d):
 
 def unsupervised(d, method, seed):
   t = _clock()
-  W, info = refine.unsupervised_map(
-      src_NxD=d["x"], tgt_MxE=d["z"], init=method, seed=seed, src_words=d["src"].words,
-      tgt_words=d["tgt"].words, refine_iters=FLAGS.refine_iters,
-      sl_max_iters=FLAGS.sl_max_iters if method == "similarity" else 0,
-      sl_time_budget_s=FLAGS.sl_time_budget_s)
+  try:
+    W, info = refine.unsupervised_map(
+        src_NxD=d["x"], tgt_MxE=d["z"], init=method, seed=seed, src_words=d["src"].words,
+        tgt_words=d["tgt"].words, refine_iters=FLAGS.refine_iters,
+        sl_max_iters=FLAGS.sl_max_iters if method == "similarity" else 0,
+        sl_time_budget_s=FLAGS.sl_time_budget_s)
+  except InputError as e:  # e.g. no numerals in a corpus cleaned to letters: a failed run
+    wall, cpu = _since(t)
+    return {"method": method, "seed": seed, "csls_p1": 0.0, "nn_p1": 0.0, "csls_p10": 0.0,
+            "criterion": 0.0, "wall_s": wall, "cpu_s": cpu, "error": str(e)}
   wall, cpu = _since(t)
   out = score(d, W)  # the test dictionary is read only now, for the report
   out.update(method=method, seed=seed, wall_s=wall, cpu_s=cpu,
