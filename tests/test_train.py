@@ -104,12 +104,12 @@ def test_resume_is_bit_for_bit(tmp_path):
 def test_gan_collapses_while_the_autoencoder_keeps_diversity(tmp_path):
   """The paper's failure mode, on the same real slice, seed and learning rates."""
   common = dict(steps=2000, log_every=500, eval_every=500, checkpoint_every=2000, gen_lr=0.01,
-                export="false")
+                skip_logic="false", export="false")
   curves = {}
   for model in ("gan", "aae"):
     experiment.run_experiment(make_config(tmp_path / model, model=model, **common))
     curves[model] = [row["valid/diversity"] for row in read_metrics(tmp_path / model)
                      if "valid/diversity" in row]
   assert len(curves["gan"]) == 4
-  assert curves["gan"][-1] > 0.85, curves  # Near-constant outputs: mean pairwise cosine ~ 1.
-  assert max(curves["aae"]) < 0.2, curves
+  assert min(curves["gan"]) > 0.85, curves  # Near-constant outputs: mean pairwise cosine ~ 1.
+  assert max(curves["aae"]) < 0.5, curves  # The reconstruction term keeps information.
