@@ -133,7 +133,9 @@ class Run:
     setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim, mesh=mesh)
     state = train.create_train_state(setup, seed=cfg.seed, d_src=self.src.dim,
                                      d_tgt=self.tgt.dim)
-    best = {"params": state.gen_params, "criterion": jnp.asarray(-np.inf, jnp.float32),
+    # A copy: the state's own arrays are donated to (and deleted by) the next train call.
+    best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
+            "criterion": jnp.asarray(-np.inf, jnp.float32),
             "step": jnp.asarray(-1, jnp.int32)}
     ckpt = Checkpointer(cfg.workdir)
     start = ckpt.latest_step() or 0

@@ -39,3 +39,41 @@ def test_second_run_on_the_same_workdir_is_refused(tmp_path):
     with pytest.raises(InputError, match="in use by another run"):
       experiment.run_experiment(cfg)
   assert not os.path.exists(tmp_path / "metrics.jsonl")
+
+
+def _cli(workdir):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from conftest import EN_GLOVE, FR_FASTTEXT, ROOT  # pylint: disable=g-import-not-at-top
+  args = [sys.executable, "-m", "clweadv.main", f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}",
+          "--src_lang=en", "--tgt_lang=fr", "--max_vocab=1000", "--steps=200", "--log_every=50",
+          "--eval_every=100", "--checkpoint_every=50", "--criterion_vocab=500",
+          "--export_vocab=50", f"--workdir={workdir}"]
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  return lambda: subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_then_resume_gives_the_same_results(tmp_path):
+  import random  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  straight = tmp_path / "straight"
+  assert _cli(straight)().wait(timeout=600) == 0
+  killed = tmp_path / "killed"
+  proc = _cli(killed)()
+  deadline = time.time() + 600
+  while not os.path.isdir(killed / "checkpoints" / "100") and time.time() < deadline:
+    time.sleep(0.05)
+  time.sleep(random.Random(0).uniform(0.0, 1.5))  # Somewhere in the middle of training.
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert _cli(killed)().wait(timeout=600) == 0
+  a, b = (json.load(open(d / "results.json")) for d in (straight, killed))
+  a.pop("wall_seconds"), b.pop("wall_seconds")
+  assert a == b
+  np.testing.assert_array_equal(np.load(straight / "mapping.npy"), np.load(killed / "mapping.npy"))
+  rows = lambda d: [{k: v for k, v in r.items() if k != "steps_per_second"}
+                    for r in read_metrics(d)]
+  assert rows(straight) == rows(killed)
