@@ -98,3 +98,49 @@ def test_resume_with_other_dimensions_is_refused_and_loses_nothing(tmp_path):
   _one_line_error(proc, "--src_emb")
   after = {name: open(workdir / name, "rb").read() for name in before}
   assert before == after
+
+
+def _vocab_cases(tmp_path):
+  words = [l.split(" ", 1)[0] for l in _lines(EN_GLOVE, 600)[1:]]
+  good = [f"{w} {1000 - i}\n" for i, w in enumerate(words)]
+  return {
+      "count": (_write(tmp_path / "count.vocab", good[:3] + ["of many\n"] + good[4:]), ":4:"),
+      "fields": (_write(tmp_path / "fields.vocab", good[:2] + ["a b c\n"] + good[3:]), ":3:"),
+      "negative": (_write(tmp_path / "neg.vocab", good[:5] + [f"{words[5]} -3\n"] + good[6:]),
+                   ":6:"),
+      "missing": (_write(tmp_path / "missing.vocab", good[:100]), "no count"),
+  }
+
+
+@pytest.mark.parametrize("case", ["count", "fields", "negative", "missing"])
+def test_malformed_vocabulary_file(tmp_path, case):
+  path, where = _vocab_cases(tmp_path)[case]
+  proc = run_main(f"--src_emb={EN_GLOVE}", f"--src_vocab={path}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--workdir={tmp_path / 'run'}", *SMALL)
+  _one_line_error(proc, path, where)
+
+
+@pytest.mark.parametrize("content,where", [
+    ("the le\nof\n", ":2:"),        # One column.
+    ("the le la\n", ":1:"),         # Three columns.
+    ("", "empty"),                  # Nothing at all.
+])
+def test_malformed_test_dictionary(tmp_path, content, where):
+  path = _write(tmp_path / "dict.txt", [content])
+  proc = run_main(f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--test_dictionary={path}", f"--workdir={tmp_path / 'run'}", *SMALL)
+  _one_line_error(proc, path, where)
+
+
+def test_empty_and_truncated_binary_embeddings(tmp_path):
+  empty = _write(tmp_path / "empty.vec", [""])
+  proc = run_main(f"--src_emb={empty}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--workdir={tmp_path / 'run'}", *SMALL)
+  _one_line_error(proc, empty, "no vectors")
+  rows = [l.split() for l in _lines(EN_GLOVE, 11)[1:]]
+  blob = b"10 50\n" + b"".join(w.encode() + b" " + np.array(v, "<f4").tobytes()
+                                for w, *v in rows[:9]) + b"last " + b"\0" * 17
+  truncated = _write(tmp_path / "trunc.bin", [blob])
+  proc = run_main(f"--src_emb={truncated}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--workdir={tmp_path / 'run'}", *SMALL)
+  _one_line_error(proc, truncated, "truncated")
