@@ -166,9 +166,11 @@ class Run:
               f"last good checkpoint is step {ckpt.latest_step() or 'none'} in {ckpt.directory}")
         metrics["steps_per_second"] = n / max(time.time() - tick, 1e-9)
         if step % cfg.eval_every == 0 or step == cfg.steps:
+          tick = time.time()
           mapped = train.encode_all(setup, state.gen_params, self.src_x)
           valid, _ = self.evaluate(mapped)
           metrics.update(valid)
+          metrics["valid/seconds"] = time.time() - tick
           if valid["valid/mean_cosine"] > best["criterion"]:
             best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
                     "criterion": jnp.asarray(valid["valid/mean_cosine"], jnp.float32),
