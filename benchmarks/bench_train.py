@@ -4,13 +4,14 @@ r"""Train steps per second of the adversarial autoencoder (both discriminators),
 
 Inputs are the real slices in third_party/ (GloVe en, fastText fr), brought to the benchmarked
 dimension by a fixed linear projection (speed depends on shapes, not values). Prints a table.
-By default XLA runs one intra-op thread (as `clweadv.main` does); `--threads=default` compares.
+XLA uses its default threading (as `clweadv.main` does); `--threads=one` compares with one
+intra-op thread.
 """
 
 import os
 import sys
 
-if "--threads=default" not in sys.argv:
+if "--threads=one" in sys.argv:
   os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                         "intra_op_parallelism_threads=1")
 
@@ -35,7 +36,7 @@ flags.DEFINE_integer("width", 40, "Discriminator width k.")
 flags.DEFINE_integer("blocks", 10, "Discriminator blocks T.")
 flags.DEFINE_integer("batch_size", 128, "Words per language per step.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per configuration.")
-flags.DEFINE_string("threads", "one", "one: one XLA intra-op thread; default: XLA's default.")
+flags.DEFINE_string("threads", "default", "default: XLA's threading; one: one intra-op thread.")
 
 
 def _data(d):

@@ -3,18 +3,12 @@ r"""Maps one language's word embeddings onto another's without parallel text.
   python -m clweadv.main --flagfile=experiments/en_it.flags [--steps=...] [--workdir=...]
 """
 
-import os
 import sys
 
-# A step of this size runs fastest on one intra-op thread (see benchmarks/bench_train.py);
-# the user's own XLA_FLAGS win.
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                      "intra_op_parallelism_threads=1")
+from absl import app
 
-from absl import app  # pylint: disable=g-import-not-at-top
-
-from clweadv import config  # pylint: disable=g-import-not-at-top,unused-import
-from clweadv.errors import InputError, parse_flags  # pylint: disable=g-import-not-at-top
+from clweadv import config
+from clweadv.errors import InputError, parse_flags
 
 
 def main(argv):
