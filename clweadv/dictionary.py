@@ -16,6 +16,7 @@ import numpy as np
 from absl import logging
 
 from clweadv.errors import InputError
+from clweadv.fileio import split_lines
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,22 +77,14 @@ def read_pairs(path):
   if not os.path.isfile(path):
     raise InputError(f"{path}: no such dictionary file")
   pairs, seen = [], set()
-  with open(path, "rb") as f:
-    for lineno, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError as e:
-        raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
-      parts = line.split()
-      if not parts:
-        continue
-      if len(parts) != 2:
-        raise InputError(f"{path}:{lineno}: expected 'source target' (2 columns), found "
-                         f"{len(parts)}: {line.strip()[:60]!r}")
-      pair = (parts[0], parts[1])
-      if pair not in seen:
-        seen.add(pair)
-        pairs.append(pair)
+  for lineno, parts in split_lines(path):
+    if len(parts) != 2:
+      raise InputError(f"{path}:{lineno}: expected 'source target' (2 columns), found "
+                       f"{len(parts)}: {' '.join(parts)[:60]!r}")
+    pair = (parts[0], parts[1])
+    if pair not in seen:
+      seen.add(pair)
+      pairs.append(pair)
   if not pairs:
     raise InputError(f"{path}: empty dictionary (no 'source target' lines)")
   return pairs

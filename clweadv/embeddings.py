@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from clweadv.errors import InputError
-from clweadv.fileio import atomic_open
+from clweadv.fileio import atomic_open, split_lines
 
 
 @dataclasses.dataclass
@@ -123,24 +123,16 @@ def read_counts(path, words=None):
   """Reads a `word count` file. Returns counts aligned with `words` (or a dict without them)."""
   _check_file(path, "vocabulary file")
   counts = {}
-  with open(path, "rb") as f:
-    for lineno, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8").strip()
-      except UnicodeDecodeError as e:
-        raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
-      if not line:
-        continue
-      parts = line.split()
-      if len(parts) != 2:
-        raise InputError(f"{path}:{lineno}: expected 'word count', got {len(parts)} fields")
-      try:
-        c = int(parts[1])
-      except ValueError:
-        raise InputError(f"{path}:{lineno}: count {parts[1]!r} is not an integer")
-      if c < 0:
-        raise InputError(f"{path}:{lineno}: negative count {c}")
-      counts[parts[0]] = c
+  for lineno, parts in split_lines(path):
+    if len(parts) != 2:
+      raise InputError(f"{path}:{lineno}: expected 'word count', got {len(parts)} fields")
+    try:
+      c = int(parts[1])
+    except ValueError:
+      raise InputError(f"{path}:{lineno}: count {parts[1]!r} is not an integer")
+    if c < 0:
+      raise InputError(f"{path}:{lineno}: negative count {c}")
+    counts[parts[0]] = c
   if words is None:
     return counts
   missing = [w for w in words if w not in counts]

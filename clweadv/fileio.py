@@ -39,3 +39,17 @@ def write_json(path, obj):
 def save_npy(path, array):
   with atomic_open(path, "wb") as f:
     np.save(f, np.asarray(array))
+
+
+def split_lines(path):
+  """Yields (line number, whitespace-separated fields) of a UTF-8 text file, skipping blank
+  lines; bytes that are not UTF-8 raise `InputError` naming the file and line."""
+  from clweadv.errors import InputError  # pylint: disable=g-import-not-at-top
+  with open(path, "rb") as f:
+    for lineno, raw in enumerate(f, start=1):
+      try:
+        parts = raw.decode("utf-8").split()
+      except UnicodeDecodeError as e:
+        raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
+      if parts:
+        yield lineno, parts
