@@ -5,10 +5,12 @@ r"""Maps one language's word embeddings onto another's without parallel text.
 
 import sys
 
-from absl import app
+from absl import app, flags
 
 from clweadv import config
 from clweadv.errors import InputError, parse_flags
+
+flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
 
 
 def main(argv):
