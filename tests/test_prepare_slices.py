@@ -23,6 +23,8 @@ def _neighbours(emb, word, k):
 @pytest.mark.parametrize("name,word,near", [
     ("en.d100.top3000", "red", "blue"),
     ("it.d100.top3000", "rosso", "verde"),
+    ("en.d300.top3000", "red", "blue"),
+    ("fr.d300.top3000", "rouge", "jaune"),
 ])
 def test_corpus_vectors(name, word, near):
   emb = _load(name)
