@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from clweadv import corpora, freedict, prepare  # pylint: disable=g-import-not-at-top
 
+prepare.define_flags()  # --pair --source --dim --data_dir --max_vocab ...
 flags.DEFINE_bool("offline", False, "Only the offline micro-benchmarks on shipped excerpts.")
 FLAGS = flags.FLAGS
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "third_party")
