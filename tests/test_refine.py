@@ -81,8 +81,9 @@ def test_induce_dictionary_on_exact_rotation(glove, rotated):
 def test_refine_converges_from_perturbed_rotation(glove, rotated):
   q, tgt, gold = rotated
   noise = _orthogonal(50, 50, seed=3)
-  # A rotation a small step away from q: q (I + 0.3 (R - I)), re-orthogonalised.
-  start = refine.procrustes(np.eye(50, dtype=np.float32), q @ (np.eye(50) + 0.6 * (noise - np.eye(50))))
+  # A rotation part of the way from q towards q R: q (I + 0.6 (R - I)), re-orthogonalised.
+  step = np.eye(50) + 0.6 * (noise - np.eye(50))
+  start = refine.procrustes(np.eye(50, dtype=np.float32), q @ step)
   before = _p_at_1(glove @ start, tgt, gold)
   logs = []
   w = refine.refine(src_NxD=glove, tgt_MxE=tgt, W=start, iters=3, vocab=N, criterion_vocab=N,
