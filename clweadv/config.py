@@ -7,11 +7,12 @@ from typing import Optional
 from absl import flags
 
 from clweadv.errors import InputError
+from clweadv import refine
 from clweadv.normalize import parse_steps
 from clweadv.sampling import SAMPLINGS
 
 MODELS = ("aae", "deep_aae", "gan", "procrustes")
-INITS = ("none", "aae", "similarity")
+INITS = ("none",) + refine.INITS
 DISC_ARCHS = ("resnet", "mlp")
 RETRIEVALS = ("nn", "csls")
 
@@ -72,9 +73,10 @@ flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods for BLI.")
 flags.DEFINE_list("words", ["computer", "rain", "comics", "anime", "France"],
                   "Source words of the neighbour table (neighbours.md).")
 # Beyond the paper.
-flags.DEFINE_enum("init", "none", INITS, "Unsupervised self-learning after training: none; aae "
-                  "(seeded by the autoencoder's mapping); similarity (VecMap-style start, no "
-                  "adversarial training needed).")
+flags.DEFINE_enum("init", "none", INITS, "Dictionary-free mapping after training: none; aae "
+                  "(refine the autoencoder's mapping); similarity (VecMap's similarity-"
+                  "structure seed + self-learning); identical / numerals (words spelt the same "
+                  "in both vocabularies as anchors); identity. All but aae need no --steps.")
 flags.DEFINE_integer("refine_iters", 0, "Procrustes refinement iterations after training.")
 flags.DEFINE_integer("refine_vocab", 15000, "Most frequent words used by refinement.")
 flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictionary (0: none).")

@@ -260,11 +260,14 @@ def _self_learn(run, mapped_NxT, W):
                                        vocab=cfg.refine_vocab, csls_k=cfg.csls_k)
       W = refine.procrustes(run.src_x[pairs[:, 0]], run.tgt_x[pairs[:, 1]])
     if cfg.init != "none":
-      W, info = refine.unsupervised_map(src_NxD=run.src_x, tgt_MxE=run.tgt_x, init=cfg.init,
-                                        W_init=W, seed=cfg.seed, csls_k=cfg.csls_k,
-                                        log_fn=log_fn)
-      log(f"self-learning ({cfg.init}): {info}")
-    if cfg.refine_iters:
+      W, info = refine.unsupervised_map(
+          src_NxD=run.src_x, tgt_MxE=run.tgt_x, init=cfg.init, W_init=W, seed=cfg.seed,
+          src_words=run.src.words, tgt_words=run.tgt.words, refine_iters=cfg.refine_iters,
+          refine_vocab=cfg.refine_vocab, criterion_vocab=cfg.criterion_vocab, csls_k=cfg.csls_k,
+          log_fn=log_fn)
+      log(f"unsupervised mapping ({cfg.init}): criterion {info['criterion']:.4f}, "
+          f"{info['seconds']:.0f} s")
+    elif cfg.refine_iters:
       W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=cfg.refine_iters,
                         vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
                         criterion_vocab=cfg.criterion_vocab, log_fn=log_fn)
