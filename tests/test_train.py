@@ -82,7 +82,8 @@ def _results(workdir):
   r.pop("wall_seconds")
   rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
   for row in rows:
-    row.pop("steps_per_second", None)
+    row.pop("steps_per_second", None)  # Timings differ from run to run.
+    row.pop("valid/seconds", None)
   return r, rows, np.load(os.path.join(workdir, "mapping.npy"))
 
 
