@@ -46,11 +46,15 @@ class MetricsWriter:
     if now - self._last_progress < 0.5 and step < self.total:
       return
     self._last_progress = now
-    parts = [f"step {step}/{self.total}"]
-    for key in ("train/gen_loss", "train/disc_acc", "monitor/disc_acc", "valid/mean_cosine",
-                "test/csls/p@1", "steps_per_second"):
+    if self.total:
+      parts = [f"step {step}/{self.total}"]
+      keys = ("train/gen_loss", "train/disc_acc", "monitor/disc_acc", "valid/mean_cosine",
+              "test/csls/p@1", "steps_per_second")
+    else:  # After training (self-learning, refinement): every value, briefly.
+      parts, keys = [], sorted(values)
+    for key in keys:
       if key in values and values[key] is not None:
-        parts.append(f"{key.split('/', 1)[-1]} {values[key]:.4g}")
+        parts.append(f"{key if not self.total else key.split('/', 1)[-1]} {values[key]:.4g}")
     line = "  ".join(parts)
     if self.tty:
       self.stream.write("\r" + line[:150].ljust(150) + ("\n" if step >= self.total else ""))
