@@ -15,6 +15,7 @@ import os
 import random
 import re
 
+from clweadv import dictionary
 from clweadv.errors import InputError
 from clweadv.fileio import atomic_open
 
@@ -135,23 +136,8 @@ def extract_pairs(index_path, data_path=None, *, reverse=False):
   return pairs
 
 
-def read_pairs(path):
-  """Reads a `src tgt` dictionary file (MUSE format, whitespace separated)."""
-  if not os.path.isfile(path):
-    raise InputError(f"{path}: no such dictionary file")
-  pairs = []
-  with open(path, "rb") as f:
-    for lineno, raw in enumerate(f, start=1):
-      try:
-        parts = raw.decode("utf-8").split()
-      except UnicodeDecodeError as e:
-        raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
-      if not parts:
-        continue
-      if len(parts) != 2:
-        raise InputError(f"{path}:{lineno}: expected 'src tgt', got {len(parts)} fields")
-      pairs.append((parts[0], parts[1]))
-  return pairs
+# The MUSE-format reader is shared with the evaluation: distinct `src tgt` pairs, file order.
+read_pairs = dictionary.read_pairs
 
 
 def write_pairs(path, pairs):
