@@ -47,8 +47,9 @@ flags.DEFINE_float("lambda_r", 1.0, "Weight of the reconstruction loss.")
 flags.DEFINE_float("lambda_a", 1.0, "Weight of the adversarial loss.")
 flags.DEFINE_float("lambda_c", 1.0, "Weight of the cosine loss to (unpaired) target samples.")
 flags.DEFINE_bool("standardize", True, "Per-dimension standardisation of each language.")
-flags.DEFINE_string("normalize", "none", "Comma-separated steps applied before training and "
-                    "evaluation: unit, center (e.g. unit,center,unit), or none.")
+flags.DEFINE_string("normalize", "unit,center,unit", "Comma-separated steps applied before "
+                    "training and evaluation (the faithful flagfiles set none): unit, center "
+                    "(e.g. unit,center,unit), or none.")
 flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
                   "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
 # Optimisation.

@@ -16,7 +16,8 @@ def make_config(workdir, *args, **overrides):
   from clweadv import config  # pylint: disable=g-import-not-at-top
   values = dict(src_emb=EN_GLOVE, tgt_emb=FR_FASTTEXT, src_lang="en", tgt_lang="fr",
                 max_vocab=2000, steps=200, log_every=50, eval_every=100, checkpoint_every=100,
-                workdir=str(workdir), criterion_vocab=1000, export_vocab=100)
+                workdir=str(workdir), criterion_vocab=1000, export_vocab=100,
+                normalize="none")  # The faithful reproduction's preprocessing.
   values.update(overrides)
   argv = ["clweadv"] + [f"--{k}={v}" for k, v in values.items()] + list(args)
   flags.FLAGS.unparse_flags()
