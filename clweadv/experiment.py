@@ -181,18 +181,14 @@ class Run:
     finally:
       writer.close()
       ckpt.close()
-    self.setup = setup
-    self.final_params = state.gen_params
     selected = int(best["step"]) if int(best["step"]) >= 0 else step
     params = best["params"] if int(best["step"]) >= 0 else state.gen_params
     return train.encode_all(setup, params, self.src_x), params, selected
 
 
 def linear_mapping(params):
-  """The (d_src x d_tgt) matrix and bias of a linear generator, or None for a deep one."""
-  if "kernel" in params:
-    return np.asarray(params["kernel"]), np.asarray(params["enc_bias"])
-  return None
+  """The (d_src x d_tgt) matrix of a linear generator, or None for a deep one."""
+  return np.asarray(params["kernel"]) if "kernel" in params else None
 
 
 def run_experiment(cfg):
@@ -217,9 +213,7 @@ def _run(cfg):
                                                  total_steps=cfg.steps)
     mapped, params, selected_step = run.train(writer_factory)
     lin = linear_mapping(params)
-    if lin is not None:
-      W = lin[0]
-      mapped = run.src_x @ W + lin[1]
+    W = lin[0] if lin is not None else None
   if cfg.init != "none" or cfg.refine_iters:
     mapped, W = _self_learn(run, mapped, W)
   valid, bli = run.evaluate(mapped, full=True)
