@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-from clweadv.errors import InputError, exit_on_input_error
+from clweadv.errors import InputError, exit_on_input_error, parse_flags
 
 FLAGS = flags.FLAGS
 
@@ -30,14 +30,6 @@ flags.DEFINE_boolean("reverse", False,
 flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
 flags.DEFINE_list("ks", ["1", "5", "10"], "The k of each reported P@k.")
 flags.DEFINE_integer("block_size", 2048, "Key rows scored at a time (memory vs speed).")
-
-
-def _parse_flags(argv):
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
-    sys.exit(2)
 
 
 def _check_flags():
@@ -132,4 +124,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_flags)
+  app.run(main, flags_parser=parse_flags)

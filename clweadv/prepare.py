@@ -27,7 +27,7 @@ import time
 
 from absl import app, flags
 
-from clweadv.errors import InputError, exit_on_input_error
+from clweadv.errors import InputError, exit_on_input_error, parse_flags
 from clweadv.fileio import write_json
 
 CORPUS_LANGS = ("en", "fr", "it", "de", "es")
@@ -359,4 +359,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
