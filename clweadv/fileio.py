@@ -53,3 +53,16 @@ def split_lines(path):
         raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
       if parts:
         yield lineno, parts
+
+
+def read_run_config(workdir):
+  """The `config.json` of a `clweadv.main` work dir, or `InputError` naming `--workdir`."""
+  from clweadv.errors import InputError  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir or "", "config.json")
+  if not workdir or not os.path.isfile(path):
+    raise InputError(f"--workdir={workdir}: no config.json (not a clweadv work dir)")
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise InputError(f"{path}: unreadable ({e})")

@@ -21,7 +21,6 @@ what is there. The manifest's path is the last line printed.
 import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 

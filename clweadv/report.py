@@ -9,13 +9,13 @@ Writes PNG files into the work dir:
   projection.png      PCA (2-D) of mapped source and target words for dictionary pairs
 """
 
-import json
 import os
 
 from absl import app, flags
 import numpy as np
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.fileio import read_run_config
 
 FLAGS = flags.FLAGS
 
@@ -98,13 +98,9 @@ def _projection(path, workdir, cfg, dictionary, n_pairs):
 def write_report(workdir, *, dictionary=None, pairs=40):
   """Draws the pictures of a run; returns the list of PNG paths written."""
   from clweadv.metrics import read_metrics  # pylint: disable=g-import-not-at-top
-  cfg_path = os.path.join(workdir or "", "config.json")
-  if not workdir or not os.path.isfile(cfg_path):
-    raise InputError(f"--workdir={workdir}: no config.json (not a clweadv work dir)")
+  cfg = read_run_config(workdir)
   if not os.path.isfile(os.path.join(workdir, "metrics.jsonl")):
     raise InputError(f"{workdir}/metrics.jsonl: missing (the run has not logged yet)")
-  with open(cfg_path, encoding="utf-8") as f:
-    cfg = json.load(f)
   rows = read_metrics(workdir)
   name = cfg.get("experiment", os.path.basename(workdir))
   written = []

@@ -6,13 +6,13 @@ Reads `config.json`, `vectors-SRC.vec` and `vectors-TGT.vec` from the work dir (
 already normalised and mapped), and prints the top-k target words with their scores.
 """
 
-import json
 import os
 import sys
 
 from absl import app, flags
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.fileio import read_run_config
 
 FLAGS = flags.FLAGS
 
@@ -29,11 +29,7 @@ def define_flags():
 def load_workdir(workdir):
   """(config dict, source Embeddings, target Embeddings) of a finished run's exports."""
   from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
-  path = os.path.join(workdir or "", "config.json")
-  if not workdir or not os.path.isfile(path):
-    raise InputError(f"--workdir={workdir}: no config.json (not a clweadv work dir)")
-  with open(path, encoding="utf-8") as f:
-    cfg = json.load(f)
+  cfg = read_run_config(workdir)
   files = [os.path.join(workdir, f"vectors-{cfg[k]}.vec") for k in ("src_lang", "tgt_lang")]
   for p in files:
     if not os.path.isfile(p):
