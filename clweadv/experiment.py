@@ -17,7 +17,7 @@ from clweadv.config import Config
 from clweadv.dictionary import read_dictionary
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError
-from clweadv.fileio import atomic_open, save_npy, write_json
+from clweadv.fileio import atomic_open, read_run_config, save_npy, write_json
 from clweadv.metrics import MetricsWriter
 from clweadv.sampling import cdf_from_probabilities, sampling_probabilities, zipf_counts
 
@@ -56,11 +56,7 @@ def _check_config(cfg, workdir):
   path = os.path.join(workdir, "config.json")
   current = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
   if os.path.exists(path) and os.path.isdir(os.path.join(workdir, "checkpoints")):
-    try:
-      with open(path, encoding="utf-8") as f:
-        old = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-      raise InputError(f"{path}: unreadable ({e}); use a new --workdir")
+    old = read_run_config(workdir)
     for key in Config.ARCHITECTURE:
       if key in old and old[key] != current[key]:
         raise InputError(f"--{key}={current[key]} disagrees with the run being resumed in "
