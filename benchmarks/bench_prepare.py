@@ -49,8 +49,9 @@ def offline():
     stats = {}
     with open(os.path.join(ROOT, "debian_descriptions", "Translation-it.excerpt"),
               encoding="utf-8") as f:
-      lines = list(corpora.clean_items(corpora.read_descriptions(f, "it"), lang="it",
-                                       translated=True, seen=set(), stats=stats))
+      for _ in corpora.clean_items(corpora.read_descriptions(f, "it"), lang="it",
+                                   translated=True, seen=set(), stats=stats):
+        pass
     return stats
   stats = timed("clean_descriptions_it_excerpt", clean)
   print(json.dumps({"stats": stats}))

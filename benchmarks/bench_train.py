@@ -78,8 +78,8 @@ def main(argv):
   print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"jax {jax.__version__} on {jax.devices()[0].platform}, "
         f"XLA threads: {f.threads}, load average {os.getloadavg()[0]:.1f}")
-  print(f"| d | k | T | batch | steps per call | steps/s |")
-  print(f"|---|---|---|---|---|---|")
+  print("| d | k | T | batch | steps per call | steps/s |")
+  print("|---|---|---|---|---|---|")
   for d in map(int, f.dims):
     for n in map(int, f.steps_per_call):
       rate = measure(d, n)

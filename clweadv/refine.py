@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation
+from clweadv import evaluation, retrieval
 from clweadv.errors import InputError
 
 INITS = ("similarity", "aae", "identity", "identical", "numerals")
@@ -94,11 +94,6 @@ def _block_pass(query_BxD, keys_VxD, r_keys_V, key, keep_prob, *, k):
   return r_query, idx, best
 
 
-@functools.partial(jax.jit, static_argnames=("k",))
-def _block_r(query_BxD, keys_VxD, *, k):
-  return jax.lax.top_k(query_BxD @ keys_VxD.T, k)[0].mean(axis=1)
-
-
 def _pad_rows(x, rows):
   if x.shape[0] == rows:
     return x
@@ -121,11 +116,8 @@ def _blocked(fn, query_NxD, *args, block=_BLOCK):
 
 def csls_r(query_NxD, keys_MxD, *, k=10):
   """CSLS's neighbourhood term: the mean cosine of each query row to its k nearest keys."""
-  q = _unit(query_NxD)
-  keys = jnp.asarray(_unit(keys_MxD))
-  k = min(k, keys.shape[0])
-  (r,) = _blocked(lambda b, start: _block_r(b, keys, k=k), q)
-  return r
+  return np.asarray(retrieval.mean_topk_similarity(query_NxD, keys_MxD,
+                                                   k=min(k, len(keys_MxD))))
 
 
 def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob=1.0, rng_key=None):
@@ -163,21 +155,24 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   """
   if mode not in INDUCTION_MODES:
     raise InputError(f"--induction: unknown mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
-  direction, retrieval = mode.split("_")
+  direction, kind = mode.split("_")
   xw = _unit(src_mapped_NxD[:vocab])
   z = _unit(tgt_MxD[:vocab])
-  if retrieval == "csls":
-    # Three passes: r of the targets, then the source pass (its own r comes out of it), then
-    # the target pass that needs it.
-    r_tgt = csls_r(z, xw, k=csls_k)
+  # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. The query's
+  # own r does not change its argmax, so plain nearest neighbours are CSLS with both r = 0.
+  if kind == "csls":
+    r_tgt, r_src = csls_r(z, xw, k=csls_k), csls_r(xw, z, k=csls_k)
   else:
-    r_tgt = np.zeros(len(z), np.float32)
-  fwd, _, r_src = _csls_argmax(xw, z, r_keys_M=r_tgt, k=csls_k)
-  if retrieval != "csls":
-    r_src = np.zeros(len(xw), np.float32)
+    r_tgt, r_src = np.zeros(len(z), np.float32), np.zeros(len(xw), np.float32)
+
+  def argmax(query, keys, r_query, r_keys):
+    _, ids = retrieval.csls_topk(query, keys, k=1, r_query_N=r_query, r_keys_M=r_keys)
+    return np.asarray(ids)[:, 0]
+
+  fwd = argmax(xw, z, r_src, r_tgt)
   bwd = None
   if direction in ("mutual", "union", "t2s"):
-    bwd, _, _ = _csls_argmax(z, xw, r_keys_M=r_src, k=csls_k)
+    bwd = argmax(z, xw, r_tgt, r_src)
   if direction == "mutual":
     src_ids = np.arange(len(xw))
     keep = bwd[fwd] == src_ids

@@ -30,7 +30,9 @@ from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 DEFAULT_BLOCK_SIZE = 2048
 DEFAULT_QUERY_BLOCK_SIZE = 512
@@ -111,6 +113,53 @@ def _scan_topk(query_QxD, keys_MxD, bias_M, scale, *, k, block_size):
   return top_QxK, ids_QxK
 
 
+@functools.lru_cache(maxsize=None)
+def key_mesh():
+  """The mesh over this process's devices that retrieval shards the keys over (None: 1 device).
+
+  Each process uses its local devices only: every host of a multi-host run evaluates on its own.
+  """
+  devices = jax.local_devices()
+  return Mesh(np.array(devices), ("keys",)) if len(devices) > 1 else None
+
+
+@functools.lru_cache(maxsize=None)
+def _sharded_scan_topk(mesh, *, k, k_local, block_size):
+  """`_scan_topk` with the keys split into equal contiguous shards, one per device.
+
+  Each device keeps the top `k_local` of its shard (key ids offset to global rows); one `lax.top_k`
+  merges the device lists, concatenated in device order, so ties still go to the lower key
+  index and the result equals the one-device scan.
+  """
+  def local(query_QxD, keys_SxD, bias_S, scale):
+    top_QxK, ids_QxK = _scan_topk(query_QxD, keys_SxD, bias_S, scale, k=k_local,
+                                  block_size=block_size)
+    return top_QxK, ids_QxK + lax.axis_index("keys") * keys_SxD.shape[0]
+
+  spec = PartitionSpec("keys")
+  per_device = jax.shard_map(local, mesh=mesh, in_specs=(PartitionSpec(), spec, spec,
+                                                         PartitionSpec()),
+                             out_specs=PartitionSpec(None, "keys"), check_vma=False)
+
+  @jax.jit
+  def scan(query_QxD, keys_MxD, bias_M, scale):
+    all_QxC, all_ids_QxC = per_device(query_QxD, keys_MxD, bias_M, scale)
+    top_QxK, pos_QxK = lax.top_k(all_QxC, k)
+    return top_QxK, jnp.take_along_axis(all_ids_QxC, pos_QxK, axis=1)
+  return scan
+
+
+def _shard_keys(keys_MxD, bias_M, mesh):
+  """Pads the keys to a multiple of the device count (padding rows score -inf) and places one
+  contiguous shard on each device."""
+  num_devices = mesh.size
+  pad = -keys_MxD.shape[0] % num_devices
+  keys_MxD = jnp.pad(keys_MxD, ((0, pad), (0, 0)))
+  bias_M = jnp.pad(bias_M, (0, pad), constant_values=jnp.inf)
+  sharding = NamedSharding(mesh, PartitionSpec("keys"))
+  return jax.device_put(keys_MxD, sharding), jax.device_put(bias_M, sharding)
+
+
 def _as_device(x, name):
   x = jnp.asarray(x, dtype=jnp.float32)
   if x.ndim != 2:
@@ -133,17 +182,27 @@ def _blocked_topk(query_NxD, keys_MxD, bias_M, *, scale, k, block_size, query_bl
     raise ValueError("block sizes must be positive")
   if num_queries == 0:
     return jnp.zeros((0, k), jnp.float32), jnp.zeros((0, k), jnp.int32)
-  block = min(block_size, num_keys)
   rows = min(query_block_size, num_queries)
   bias_M = jnp.asarray(bias_M, jnp.float32)
   scale = jnp.float32(scale)
+  mesh = key_mesh()
+  if mesh is None:
+    block = min(block_size, num_keys)
+    scan = functools.partial(_scan_topk, k=k, block_size=block)
+  else:
+    # The target vocabulary is split over the devices; queries are replicated.
+    keys_MxD, bias_M = _shard_keys(keys_MxD, bias_M, mesh)
+    shard = keys_MxD.shape[0] // mesh.size
+    # A device keeps at most its shard's rows; the merged lists still hold >= M >= k entries.
+    scan = _sharded_scan_topk(mesh, k=k, k_local=min(k, shard),
+                              block_size=min(block_size, shard))
   scores, ids = [], []
   for start in range(0, num_queries, rows):
     # The last block is shifted back to end at row N (same shape, no recompile); only its new
     # rows are kept.
     begin = min(start, num_queries - rows)
     chunk = jnp.asarray(query_NxD[begin:begin + rows], jnp.float32)
-    s, i = _scan_topk(chunk, keys_MxD, bias_M, scale, k=k, block_size=block)
+    s, i = scan(chunk, keys_MxD, bias_M, scale)
     skip = start - begin
     scores.append(s[skip:])
     ids.append(i[skip:])
