@@ -17,10 +17,12 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import common  # pylint: disable=g-import-not-at-top
 from clweadv import corpora, freedict, prepare  # pylint: disable=g-import-not-at-top
 
 prepare.define_flags()  # --pair --source --dim --data_dir --max_vocab ...
 flags.DEFINE_bool("offline", False, "Only the offline micro-benchmarks on shipped excerpts.")
+flags.DEFINE_string("json_out", None, "Also write the rows to this JSON file.")
 FLAGS = flags.FLAGS
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "third_party")
 
@@ -31,12 +33,15 @@ def _cpu():
   return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+ROWS = []
+
+
 def timed(name, fn, **extra):
   t, c = time.time(), _cpu()
   out = fn()
-  print(json.dumps({"bench": name, "wall_s": round(time.time() - t, 2),
-                    "cpu_s": round(_cpu() - c, 2), "load_avg_1m": os.getloadavg()[0],
-                    **extra}), flush=True)
+  ROWS.append({"bench": name, "wall_s": round(time.time() - t, 2),
+               "cpu_s": round(_cpu() - c, 2), "load_avg_1m": os.getloadavg()[0], **extra})
+  print(json.dumps(ROWS[-1]), flush=True)
   return out
 
 
@@ -70,6 +75,7 @@ def main(argv):
         source=FLAGS.source)
   timed("prepare_cached_call", lambda: prepare.ensure_pair(**kwargs), pair=FLAGS.pair,
         source=FLAGS.source)
+  common.write_rows(FLAGS.json_out, ROWS)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,15 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 
+from benchmarks import common  # pylint: disable=g-import-not-at-top
+
 flags.DEFINE_list("sizes", ["50000", "200000"], "Vocabulary sizes V (source = target = V).")
 flags.DEFINE_integer("queries", 1500, "Dictionary queries.")
 flags.DEFINE_integer("dim", 300, "Embedding dimension.")
 flags.DEFINE_integer("block_size", 2048, "Key rows scored at a time.")
 flags.DEFINE_string("cache_dir", os.path.join(tempfile.gettempdir(), "clweadv_bench_retrieval"),
                     "Where the inputs are written.")
+flags.DEFINE_string("json_out", None, "Also write the rows to this JSON file.")
 flags.DEFINE_string("child", None, "Internal: measure one prepared input directory.")
 FLAGS = flags.FLAGS
 
@@ -110,7 +113,7 @@ def main(argv):
   if FLAGS.child:
     measure(FLAGS.child)
     return
-  print(f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+  print(common.machine(), flush=True)
   rows = []
   for size in (int(s) for s in FLAGS.sizes):
     directory = os.path.join(FLAGS.cache_dir, f"glove{size}_d{FLAGS.dim}")
@@ -131,6 +134,7 @@ def main(argv):
     print(f"| {r['size']:,} | {r['dim']} | {r['queries']} | {r['nn_s']:.1f} | {r['csls_s']:.1f} "
           f"| {r['cpu_s']:.1f} | {r['extra_mb']:.0f} | {r['input_mb']:.0f} "
           f"| {r['nn_p1']:.1f} / {r['csls_p1']:.1f} |")
+  common.write_rows(FLAGS.json_out, rows)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ if "--threads=one" in sys.argv:
   os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                         "intra_op_parallelism_threads=1")
 
-import platform  # pylint: disable=g-import-not-at-top
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 import time  # pylint: disable=g-import-not-at-top
 import types  # pylint: disable=g-import-not-at-top
 
@@ -24,12 +25,12 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
+from benchmarks import common  # pylint: disable=g-import-not-at-top
 from clweadv import train  # pylint: disable=g-import-not-at-top
 from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
 from clweadv.sampling import (cdf_from_probabilities, sampling_probabilities,  # pylint: disable=g-import-not-at-top
                               zipf_counts)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flags.DEFINE_list("dims", ["100", "300"], "Embedding dimensions (both languages).")
 flags.DEFINE_list("steps_per_call", ["1", "100"], "Train steps fused into one jitted call.")
 flags.DEFINE_integer("width", 40, "Discriminator width k.")
@@ -37,6 +38,7 @@ flags.DEFINE_integer("blocks", 10, "Discriminator blocks T.")
 flags.DEFINE_integer("batch_size", 128, "Words per language per step.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per configuration.")
 flags.DEFINE_string("threads", "default", "default: XLA's threading; one: one intra-op thread.")
+flags.DEFINE_string("json_out", None, "Also write the rows to this JSON file.")
 
 
 def _data(d):
@@ -75,16 +77,17 @@ def measure(d, n):
 def main(argv):
   del argv
   f = flags.FLAGS
-  print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"jax {jax.__version__} on {jax.devices()[0].platform}, "
-        f"XLA threads: {f.threads}, load average {os.getloadavg()[0]:.1f}")
+  print(f"machine: {common.machine()}; XLA threads: {f.threads}")
   print("| d | k | T | batch | steps per call | steps/s |")
   print("|---|---|---|---|---|---|")
+  rows = []
   for d in map(int, f.dims):
     for n in map(int, f.steps_per_call):
       rate = measure(d, n)
+      rows.append({"d": d, "steps_per_call": n, "steps_per_s": round(rate, 1)})
       print(f"| {d} | {f.width} | {f.blocks} | {f.batch_size}+{f.batch_size} | {n} | "
             f"{rate:.0f} |", flush=True)
+  common.write_rows(f.json_out, rows)
 
 
 if __name__ == "__main__":
