@@ -46,6 +46,7 @@ def test_colab_notebook_top_to_bottom(tmp_path, monkeypatch):
   kernel_for_this_python(jupyter_dir)
   monkeypatch.setenv("JUPYTER_PATH", jupyter_dir)
   monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+  monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # Nothing written to $HOME.
   monkeypatch.setenv("JAX_PLATFORMS", "cpu")
   monkeypatch.setenv("PYTHONPATH", ROOT)
   workdir = str(tmp_path / "run")
