@@ -81,3 +81,37 @@ def test_dropout_masks_have_the_requested_rate():
     assert 0.3 < (keep[0] == keep[1]).mean() < 0.9
   other = models._hash_bits(jax.random.PRNGKey(6), (11, 256, 40))  # pylint: disable=protected-access
   assert (np.asarray(bits) != np.asarray(other)).mean() > 0.99
+
+
+def test_batch_norm_matches_flax_forward_backward_and_running_stats():
+  """The hand-written backward pass equals autodiff of Flax's BatchNorm (Lasagne's settings),
+  on real GloVe rows through a dense layer, with non-trivial scale and bias."""
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
+  from conftest import EN_GLOVE  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(read_embeddings(EN_GLOVE, max_vocab=256).vectors[:, :40]) * 3.0 + 1.0
+  ref = nn.BatchNorm(momentum=models.BN_MOMENTUM, epsilon=models.BN_EPSILON)
+  ours = models.BatchNorm()
+  variables = ours.init(jax.random.PRNGKey(0), x, train=True)
+  assert (jax.tree_util.tree_structure(variables)
+          == jax.tree_util.tree_structure(ref.init(jax.random.PRNGKey(0), x,
+                                                   use_running_average=False)))
+  variables = jax.tree_util.tree_map(
+      lambda v: v + 0.5 * jax.random.uniform(jax.random.PRNGKey(1), v.shape), variables)
+  weights = jnp.cos(jnp.arange(x.size, dtype=jnp.float32)).reshape(x.shape)
+
+  def loss(module, params, x, **kw):
+    y, upd = module.apply({"params": params, "batch_stats": variables["batch_stats"]}, x,
+                          mutable=["batch_stats"], **kw)
+    return jnp.sum(jnp.tanh(y) * weights), upd["batch_stats"]
+
+  grad = jax.value_and_grad(loss, argnums=(1, 2), has_aux=True)
+  (l_ref, s_ref), g_ref = grad(ref, variables["params"], x, use_running_average=False)
+  (l_ours, s_ours), g_ours = grad(ours, variables["params"], x, train=True)
+  np.testing.assert_allclose(l_ours, l_ref, rtol=1e-5)
+  for a, b in zip(jax.tree_util.tree_leaves((g_ours, s_ours)),
+                  jax.tree_util.tree_leaves((g_ref, s_ref))):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.abs(b).max()))
+  eval_vars = {"params": variables["params"], "batch_stats": s_ref}
+  np.testing.assert_allclose(ours.apply(eval_vars, x, train=False),
+                             ref.apply(eval_vars, x, use_running_average=True), atol=1e-5)
