@@ -112,7 +112,16 @@ class Split:
   test: list       # Test documents (test language).
   train: list      # Training documents (training language); smaller sizes are prefixes.
   mono: list       # Monolingual training documents (test language); prefixes as well.
-  dropped: dict    # Documents dropped for sharing a package, source or description with a test one.
+  dropped: dict    # Pool documents dropped for sharing a package, source package or
+                   # description with a test document, per training set.
+
+
+def _keys(docs):
+  return ({d.package for d in docs}, {d.source for d in docs}, {d.md5 for d in docs})
+
+
+def _shares(doc, keys):
+  return doc.package in keys[0] or doc.source in keys[1] or doc.md5 in keys[2]
 
 
 def split_documents(*, train_pool, test_pool, classes, train_size, test_size, reserve, seed):
@@ -128,11 +137,10 @@ def split_documents(*, train_pool, test_pool, classes, train_size, test_size, re
   cands = shuffled(test_pool)
   n_test = min(test_size, len(cands) - min(reserve, len(cands) // 2))
   test = cands[:n_test]
-  taken = ({d.package for d in test}, {d.source for d in test}, {d.md5 for d in test})
+  taken = _keys(test)
 
   def disjoint(docs, name):
-    out = [d for d in docs if d.package not in taken[0] and d.source not in taken[1]
-           and d.md5 not in taken[2]]
+    out = [d for d in docs if not _shares(d, taken)]
     dropped[name] = len(docs) - len(out)
     return out[:train_size]
   dropped = {}
@@ -281,11 +289,10 @@ def classify(*, train_lang, test_lang, train_emb, test_emb, train_pool, test_poo
 def check_disjoint(split):
   """Raises if a training document shares a package, source package or description with a
   test document."""
-  test = [{d.package for d in split.test}, {d.source for d in split.test},
-          {d.md5 for d in split.test}]
+  test = _keys(split.test)
   for name, docs in (("training", split.train), ("monolingual training", split.mono)):
     for d in docs:
-      if d.package in test[0] or d.source in test[1] or d.md5 in test[2]:
+      if _shares(d, test):
         raise AssertionError(f"{name} document {d.package} shares its package, source or "
                              "description with a test document")
 
