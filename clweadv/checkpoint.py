@@ -29,10 +29,16 @@ class Checkpointer:
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
     try:
       return self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
-    except (ValueError, KeyError, TypeError) as e:
-      first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-      raise InputError(f"{self.directory}/{step}: checkpoint does not match this configuration "
-                       f"({first[:200]})")
+    except Exception as e:  # pylint: disable=broad-except
+      # Orbax and TensorStore wrap the cause (a shape mismatch, a damaged file) in several
+      # layers; the innermost message says what is wrong.
+      while e.__cause__ is not None or e.__context__ is not None:
+        e = e.__cause__ or e.__context__
+      first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+      self.close()
+      raise InputError(f"{self.directory}/{step}: cannot restore this checkpoint: it does not "
+                       f"match this configuration or is damaged ({first[:200]}); use a new "
+                       f"--workdir, or delete {step}/ to resume from an earlier checkpoint")
 
   def close(self):
     self.manager.close()

@@ -1,5 +1,6 @@
 """One exception type for bad user input, turned into a one-line message and exit code 2."""
 
+import os
 import sys
 
 
@@ -13,7 +14,12 @@ def exit_on_input_error(fn):
     return fn()
   except InputError as e:
     print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every `with` block has been left (locks released, files renamed or removed); only
+    # library threads remain, whose shutdown noise (e.g. TensorStore's callbacks into a closed
+    # event loop after a damaged checkpoint) must not follow the one-line message.
+    os._exit(2)
 
 
 def parse_flags(argv):

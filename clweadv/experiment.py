@@ -52,16 +52,19 @@ def workdir_lock(workdir):
 
 
 def _check_config(cfg, workdir):
-  """Writes config.json; on resume, refuses settings that disagree with the checkpoints."""
+  """The run's config.json contents; on resume, refuses settings that disagree with the
+  checkpoints. Written by the caller once the checkpoint (if any) is restored."""
   path = os.path.join(workdir, "config.json")
   current = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
-  if os.path.exists(path) and os.path.isdir(os.path.join(workdir, "checkpoints")):
-    old = read_run_config(workdir)
+  # An existing config.json is read first: a damaged one stops the run before anything is
+  # written over it.
+  old = read_run_config(workdir) if os.path.exists(path) else {}
+  if os.path.isdir(os.path.join(workdir, "checkpoints")):
     for key in Config.ARCHITECTURE:
       if key in old and old[key] != current[key]:
         raise InputError(f"--{key}={current[key]} disagrees with the run being resumed in "
                          f"{workdir} ({key}={old[key]}); use a new --workdir")
-  write_json(path, current)
+  return current
 
 
 def _sampling_cdf(emb, cfg, side):
@@ -193,7 +196,8 @@ def run_experiment(cfg):
 
 
 def _run(cfg):
-  _check_config(cfg, cfg.workdir)
+  config_json = _check_config(cfg, cfg.workdir)
+  write_config = lambda: write_json(os.path.join(cfg.workdir, "config.json"), config_json)
   run = Run(cfg)
   selected_step, W = None, None
   if cfg.model == "procrustes":
@@ -203,10 +207,12 @@ def _run(cfg):
     src_rows, tgt_rows = train_dict.pairs()
     W = refine.procrustes(run.src_x[src_rows], run.tgt_x[tgt_rows])
     mapped = run.src_x @ W
+    write_config()
     MetricsWriter(cfg.workdir, total_steps=0).close()
   else:
-    writer_factory = lambda start: MetricsWriter(cfg.workdir, resume_step=start,
-                                                 total_steps=cfg.steps)
+    def writer_factory(start):  # Called once the latest checkpoint, if any, is restored.
+      write_config()
+      return MetricsWriter(cfg.workdir, resume_step=start, total_steps=cfg.steps)
     mapped, params, selected_step = run.train(writer_factory)
     lin = linear_mapping(params)
     W = lin[0] if lin is not None else None

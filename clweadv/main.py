@@ -8,7 +8,7 @@ import sys
 from absl import app, flags
 
 from clweadv import config
-from clweadv.errors import InputError, parse_flags
+from clweadv.errors import exit_on_input_error, parse_flags
 
 flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
 
@@ -22,18 +22,16 @@ def main(argv):
   def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
     from clweadv import prepare  # pylint: disable=g-import-not-at-top
     return prepare.ensure_pair(**kwargs)
-  try:
+  def run():
     config.init_distributed()
     cfg = config.from_flags(resolve_pair=resolve_pair)
-    experiment.run_experiment(cfg)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  except train.NonFiniteLossError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
-
+    try:
+      experiment.run_experiment(cfg)
+    except train.NonFiniteLossError as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 1
+    return 0
+  return exit_on_input_error(run)
 
 if __name__ == "__main__":
   app.run(main, flags_parser=parse_flags)

@@ -29,7 +29,7 @@ def _one_line_error(proc, *needles):
   lines = [l for l in proc.stderr.splitlines() if l.strip()]
   errors = [l for l in lines if l.startswith("error: ")]
   assert len(errors) == 1, proc.stderr[-2000:]
-  assert "Traceback" not in proc.stderr
+  assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
   for needle in needles:
     assert needle in errors[0], errors[0]
   return errors[0]
@@ -98,6 +98,48 @@ def test_resume_with_other_dimensions_is_refused_and_loses_nothing(tmp_path):
   _one_line_error(proc, "--src_emb")
   after = {name: open(workdir / name, "rb").read() for name in before}
   assert before == after
+
+
+def _snapshot(directory):
+  return {os.path.relpath(os.path.join(d, n), directory): open(os.path.join(d, n), "rb").read()
+          for d, _, names in os.walk(directory) for n in names if n != ".lock"}
+
+
+def test_damaged_checkpoint_and_config_are_refused_and_loses_nothing(tmp_path):
+  workdir = tmp_path / "run"
+  args = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={workdir}",
+          "--export=false", *SMALL]
+  first = run_main(*args)
+  assert first.returncode == 0, first.stderr[-2000:]
+  # The latest checkpoint's array data truncated, as by a full disk or a bad copy.
+  data = [os.path.join(d, n) for d, _, names in os.walk(workdir / "checkpoints" / "20")
+          for n in names if os.sep + "d" + os.sep in os.path.join(d, n) + os.sep]
+  assert data
+  for path in data:
+    with open(path, "r+b") as f:
+      f.truncate(16)
+  before = _snapshot(workdir)
+  proc = run_main(*args[:-len(SMALL)], *[a if a != "--steps=20" else "--steps=40" for a in SMALL])
+  _one_line_error(proc, os.path.join("checkpoints", "20"), "damaged")
+  assert _snapshot(workdir) == before
+  # A damaged config.json: refused before anything is written.
+  (workdir / "config.json").write_text('{"model": ', encoding="utf-8")
+  before = _snapshot(workdir)
+  _one_line_error(run_main(*args), "config.json")
+  assert _snapshot(workdir) == before
+
+
+@pytest.mark.parametrize("lines,needle", [
+    ("--steps=10\n--bogus_flag=3\n", "bogus_flag"),
+    ("--steps=ten\n", "--steps"),
+    ("--flagfile=/nonexistent/inner.flags\n", "inner.flags"),
+])
+def test_malformed_flagfile(tmp_path, lines, needle):
+  flagfile = _write(tmp_path / "bad.flags", [lines])
+  proc = run_main(f"--flagfile={flagfile}", f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}",
+                  f"--workdir={tmp_path / 'run'}")
+  _one_line_error(proc, needle)
+  assert not os.path.exists(tmp_path / "run")
 
 
 def _vocab_cases(tmp_path):
