@@ -134,7 +134,7 @@ def write_report(workdir, *, dictionary=None, pairs=40):
   return written
 
 
-def write_comparison(path, runs, *, panels, title, columns=None, logy=()):
+def write_comparison(path, runs, *, panels, title, columns=None, logy=(), sharey=False):
   """One panel per metric, one line per run: several work dirs on the same axes.
 
   Args:
@@ -144,6 +144,7 @@ def write_comparison(path, runs, *, panels, title, columns=None, logy=()):
     title: the figure's title.
     columns: panels per row (default: all in one row).
     logy: metric keys drawn on a logarithmic y axis.
+    sharey: one y scale for all panels (metrics of the same kind, e.g. two accuracies).
 
   Returns:
     `path`. Raises InputError when a run has no metrics or no panel has data.
@@ -158,7 +159,7 @@ def write_comparison(path, runs, *, panels, title, columns=None, logy=()):
   columns = columns or len(panels)
   n_rows = -(-len(panels) // columns)
   fig, axes = plt.subplots(n_rows, columns, figsize=(5.2 * columns, 3.6 * n_rows + 0.6),
-                           squeeze=False)
+                           squeeze=False, sharey=sharey)
   drawn = 0
   for i, ax in enumerate(axes.flat):
     if i >= len(panels):
@@ -224,9 +225,10 @@ def write_bars(path, *, groups, series, panels, title):
     ax.set_ylim(0, top * 1.15)
     ax.set_title(name, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-  axes[0][0].legend(fontsize=8, loc="upper left")
+  handles, labels = axes[0][0].get_legend_handles_labels()
+  fig.legend(handles, labels, loc="lower center", ncol=len(series), fontsize=9)
   fig.suptitle(title, fontsize=11)
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0.07, 1, 1))
   fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
