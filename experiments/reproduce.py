@@ -193,6 +193,48 @@ def _neighbours(names, runs_dir):
   return out
 
 
+# The paper's table words and their Italian translations (FreeDict), for the rank of the true
+# translation among all target words ("the closest or nearly closest embedding is the true
+# translation, for instance 'computer' (en) -> 'computer' (it)").
+PAPER_TRANSLATIONS = (("computer", ("computer",)), ("rain", ("pioggia",)),
+                      ("comics", ("fumetti", "fumetto")), ("anime", ("anime",)),
+                      ("France", ("francia",)))
+
+
+def translation_ranks(workdir, *, src_lang, tgt_lang, translations=PAPER_TRANSLATIONS):
+  """{source word: best rank (1 = nearest) of its translations among all target words by cosine,
+  or None when the source word or every translation is out of vocabulary}, from the run's
+  exported vectors."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
+  src = read_embeddings(os.path.join(workdir, f"vectors-{src_lang}.vec"))
+  tgt = read_embeddings(os.path.join(workdir, f"vectors-{tgt_lang}.vec"))
+  unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)  # noqa: E731
+  keys = unit(tgt.vectors)
+  ranks = {}
+  for word, golds in translations:
+    row = src.index.get(word, src.index.get(word.lower()))
+    ids = [tgt.index[g] for g in golds if g in tgt.index]
+    if row is None or not ids:
+      ranks[word] = None
+      continue
+    sims = keys @ unit(src.vectors[row])
+    ranks[word] = min(int(np.sum(sims > sims[i])) + 1 for i in ids)
+  return ranks
+
+
+def _ranks_table(names, runs_dir):
+  cols = [f"{n} ({RUNS[n].label})" for n in names]
+  lines = ["| word | translation | " + " | ".join(f"rank in {c}" for c in cols) + " |",
+           "|" + "---|" * (len(cols) + 2)]
+  found = [translation_ranks(os.path.join(runs_dir, n), src_lang="en", tgt_lang="it")
+           for n in names]
+  for word, golds in PAPER_TRANSLATIONS:
+    cells = ["not in vocabulary" if f[word] is None else str(f[word]) for f in found]
+    lines.append(f"| {word} | {', '.join(golds)} | " + " | ".join(cells) + " |")
+  return "\n".join(lines) + "\n"
+
+
 def _max_eval(key):
   def fn(rows, _):
     vals = [r[key] for r in rows if r.get(key) is not None]
@@ -211,6 +253,7 @@ class Comparison:
   title: str
   columns: Optional[int] = None
   logy: tuple = ()
+  sharey: bool = False
 
 
 COMPARISONS = {
@@ -238,15 +281,15 @@ COMPARISONS = {
                    "discriminator, k=40, T=10", logy=("train/gen_grad_norm",)),
         Comparison("disc_grad_full.png", CLAIM_RUNS["disc_grad"][2:],
                    (("train/gen_grad_norm", "generator gradient norm (all terms)"),
-                    ("train/adv_active", "adversarial term on (skip logic)"),
+                    ("train/disc_acc", "D0 accuracy"),
                     ("valid/mean_cosine", "unsupervised criterion")),
                    "The paper's full loss and skip logic, 10k steps: resnet vs MLP "
-                   "discriminator")],
+                   "discriminator", logy=("train/gen_grad_norm",))],
     "monitor": [Comparison(
         "monitor.png", CLAIM_RUNS["monitor"],
         (("train/disc_acc", "D0 accuracy (trains the generator)"),
          ("monitor/disc_acc", "D1 accuracy (monitor, never trains G)")),
-        "The two discriminators over the paper's runs")],
+        "The two discriminators over the paper's runs", sharey=True)],
 }
 
 # Extra columns of each claim's numbers table.
@@ -287,15 +330,17 @@ def figures(claim, runs_dir, out):
   names = CLAIM_RUNS[claim]
   paths = [report.write_comparison(
       os.path.join(out, c.filename), [(RUNS[n].label, os.path.join(runs_dir, n)) for n in c.runs],
-      panels=c.panels, title=c.title, columns=c.columns, logy=c.logy)
+      panels=c.panels, title=c.title, columns=c.columns, logy=c.logy, sharey=c.sharey)
            for c in COMPARISONS.get(claim, [])]
   if claim == "neighbours":
     drawn = report.write_report(os.path.join(runs_dir, "en_it"), pairs=40)
     paths += [_copy(x, os.path.join(out, f"en_it_{os.path.basename(x)}")) for x in drawn
-              if os.path.basename(x) in ("projection.png", "selection.png")]
+              if os.path.basename(x) == "projection.png"]
   elif claim == "baselines":
     paths.append(_baselines_figure(os.path.join(out, "baselines.png"), runs_dir))
   table = numbers_table(names, runs_dir, extra=EXTRA_COLUMNS.get(claim, ()))
+  if claim == "neighbours":
+    table += "\n" + _ranks_table(names, runs_dir)
   if claim in ("neighbours", "de_en"):
     table += _neighbours(names, runs_dir)
   return paths, table
