@@ -7,6 +7,10 @@ Writes PNG files into the work dir:
   discriminators.png  accuracy of D0 (trains the generator) and D1 (the monitor) over steps
   selection.png       the unsupervised criterion, output diversity and P@1 over steps
   projection.png      PCA (2-D) of mapped source and target words for dictionary pairs
+
+From Python, pictures across runs (experiments/reproduce.py uses them):
+  write_comparison(path, [(label, workdir), ...], panels=[(metric, title), ...], title=...)
+  write_bars(path, groups=[...], series=[...], panels=[(title, {(series, group): value})], ...)
 """
 
 import os
@@ -128,6 +132,106 @@ def write_report(workdir, *, dictionary=None, pairs=40):
     if _projection(path, workdir, cfg, dictionary, pairs):
       written.append(path)
   return written
+
+
+def write_comparison(path, runs, *, panels, title, columns=None, logy=(), sharey=False):
+  """One panel per metric, one line per run: several work dirs on the same axes.
+
+  Args:
+    path: the PNG to write.
+    runs: [(label, workdir)], each with a metrics.jsonl.
+    panels: [(metric key, axis title)], e.g. ("valid/diversity", "output diversity").
+    title: the figure's title.
+    columns: panels per row (default: all in one row).
+    logy: metric keys drawn on a logarithmic y axis.
+    sharey: one y scale for all panels (metrics of the same kind, e.g. two accuracies).
+
+  Returns:
+    `path`. Raises InputError when a run has no metrics or no panel has data.
+  """
+  from clweadv.metrics import read_metrics  # pylint: disable=g-import-not-at-top
+  loaded = []
+  for label, workdir in runs:
+    if not os.path.isfile(os.path.join(workdir, "metrics.jsonl")):
+      raise InputError(f"{workdir}/metrics.jsonl: missing (the run has not logged yet)")
+    loaded.append((label, read_metrics(workdir)))
+  plt = _pyplot()
+  columns = columns or len(panels)
+  n_rows = -(-len(panels) // columns)
+  fig, axes = plt.subplots(n_rows, columns, figsize=(5.2 * columns, 3.6 * n_rows + 0.6),
+                           squeeze=False, sharey=sharey)
+  drawn = 0
+  for i, ax in enumerate(axes.flat):
+    if i >= len(panels):
+      ax.set_visible(False)
+      continue
+    key, name = panels[i]
+    for j, (label, rows) in enumerate(loaded):
+      s = _series(rows, key)
+      if s:
+        ax.plot(*s, label=label, color=f"C{j}", lw=1.2, alpha=0.85,
+                marker="." if len(s[0]) < 40 else None)
+        drawn += 1
+    if key in logy:
+      ax.set_yscale("log")
+    ax.set_title(name, fontsize=10)
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+  if not drawn:
+    plt.close(fig)
+    raise InputError(f"{path}: none of {[k for k, _ in panels]} logged by any run")
+  handles, labels = axes.flat[0].get_legend_handles_labels()
+  if not handles:
+    for ax in axes.flat:
+      handles, labels = ax.get_legend_handles_labels()
+      if handles:
+        break
+  fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=9)
+  fig.suptitle(title, fontsize=11)
+  fig.tight_layout(rect=(0, 0.07 if n_rows == 1 else 0.04, 1, 1))
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
+
+
+def write_bars(path, *, groups, series, panels, title):
+  """Grouped bars with their values written on them (a missing value shows as "n/a").
+
+  Args:
+    path: the PNG to write.
+    groups: x-axis groups, e.g. language pairs.
+    series: the bars of each group, e.g. methods.
+    panels: [(axis title, {(series, group): value or None})].
+    title: the figure's title.
+
+  Returns:
+    `path`.
+  """
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+  width = 0.8 / len(series)
+  x = np.arange(len(groups))
+  for ax, (name, values) in zip(axes[0], panels):
+    top = max([v for v in values.values() if v is not None] + [1e-9])
+    for j, s in enumerate(series):
+      vals = [values.get((s, g)) for g in groups]
+      pos = x - 0.4 + width * (j + 0.5)
+      ax.bar(pos, [v or 0.0 for v in vals], width, label=s, color=f"C{j}")
+      for px, v in zip(pos, vals):
+        ax.annotate("n/a" if v is None else f"{v:.1f}", (px, v or 0.0),
+                    xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(groups)
+    ax.set_ylim(0, top * 1.15)
+    ax.set_title(name, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+  handles, labels = axes[0][0].get_legend_handles_labels()
+  fig.legend(handles, labels, loc="lower center", ncol=len(series), fontsize=9)
+  fig.suptitle(title, fontsize=11)
+  fig.tight_layout(rect=(0, 0.07, 1, 1))
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path
 
 
 def main(argv):
