@@ -28,15 +28,16 @@ DISC_MAX_ACC = 0.99      # Above: both discriminators stop updating.
 class TrainState:
   """Everything a run needs to continue: a pytree, checkpointed whole.
 
-  The two discriminators share one architecture, so their variables and optimizer states are
-  stacked on a leading axis of size 2 and updated together by `jax.vmap`: index 0 (D0) trains
-  the generator, index 1 (D1, another initialisation, same batches) only monitors.
+  The two discriminators are a pair: D0 (`disc_vars[0]`) trains the generator, D1 (another
+  initialisation, same batches) only monitors. Their updates are two independent chains of
+  kernels, which XLA's CPU runtime runs side by side on two cores (faster there than one
+  `vmap`-ed chain, benchmarks/bench_train.py).
   """
   step: jnp.ndarray
   gen_params: Any
   gen_opt_state: Any
-  disc_vars: Any          # {'params', 'batch_stats'}, each leaf with a leading axis of 2.
-  disc_opt_state: Any
+  disc_vars: Any          # (D0, D1), each {'params', 'batch_stats'}.
+  disc_opt_state: Any     # (D0's, D1's).
   acc_ema: jnp.ndarray    # EMA of D0's accuracy (the skip logic).
   rng: jnp.ndarray        # Raw uint32 key data of an `rbg` key; step t uses fold_in(rng, t).
 
@@ -106,19 +107,15 @@ def create_train_state(setup, *, seed, d_src, d_tgt):
   k_gen, k_disc, k_run = jax.random.split(rng, 3)
   gen_params = setup.generator.init(k_gen, jnp.zeros((1, d_src)))["params"]
   x = jnp.zeros((2, d_tgt))
-  disc_vars = jax.vmap(lambda k: setup.discriminator.init(k, x, train=False))(
-      jax.random.split(k_disc, 2))
+  disc_vars = tuple(setup.discriminator.init(k, x, train=False)
+                    for k in jax.random.split(k_disc, 2))
   return TrainState(
       step=jnp.zeros((), jnp.int32), gen_params=gen_params,
       gen_opt_state=setup.gen_tx.init(gen_params),
-      disc_vars=disc_vars, disc_opt_state=jax.vmap(setup.disc_tx.init)(disc_vars["params"]),
+      disc_vars=disc_vars, disc_opt_state=tuple(setup.disc_tx.init(v["params"])
+                                                for v in disc_vars),
       acc_ema=jnp.asarray(0.5, jnp.float32),
       rng=jax.random.key_data(jax.random.key(jax.random.bits(k_run), impl=STEP_PRNG)))
-
-
-def first_discriminator(disc_vars):
-  """D0's variables out of the stacked pair."""
-  return jax.tree_util.tree_map(lambda v: v[0], disc_vars)
 
 
 def mean_cosine(a_BxD, b_BxD):
@@ -152,8 +149,7 @@ def generator_loss(setup, gen_params, disc_vars, src_BxS, tgt_BxT, adv_on):
   mapped, recon = setup.generator.apply({"params": gen_params}, src_BxS)
   recon_loss = 1.0 - mean_cosine(src_BxS, recon) if setup.has_decoder else jnp.float32(0.0)
   # D0 judges deterministically here (no dropout, running statistics), as in the original.
-  logit = setup.discriminator.apply(first_discriminator(disc_vars), jnp.tanh(mapped),
-                                    train=False)
+  logit = setup.discriminator.apply(disc_vars[0], jnp.tanh(mapped), train=False)
   adv_loss = jnp.mean(jax.nn.softplus(logit))  # -log(1 - D(tanh(G(f)))): label 1 = mapped.
   cos_loss = 1.0 - mean_cosine(mapped, tgt_BxT)
   total = (setup.lambda_r * recon_loss + setup.lambda_a * adv_on * adv_loss
@@ -185,9 +181,9 @@ def train_step(setup, state, data):
                                  method=setup.generator.encode)
   x = jnp.tanh(jnp.concatenate([jax.lax.stop_gradient(mapped), tgt], axis=0))
   labels = jnp.concatenate([jnp.ones((b,)), jnp.zeros((b,))])
-  update = functools.partial(_disc_update, setup)
-  disc_vars, disc_opt, d_loss, d_acc = jax.vmap(update, in_axes=(0, 0, 0, None, None, None))(
-      state.disc_vars, state.disc_opt_state, jax.random.split(k_disc, 2), x, labels, disc_on)
+  disc_vars, disc_opt, d_loss, d_acc = zip(*(
+      _disc_update(setup, v, o, k, x, labels, disc_on)
+      for v, o, k in zip(state.disc_vars, state.disc_opt_state, jax.random.split(k_disc, 2))))
   new_state = state.replace(
       step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
       disc_vars=disc_vars, disc_opt_state=disc_opt,
@@ -214,7 +210,7 @@ def make_train_steps(setup, n_steps):
   def train_steps(state, data):
     TRACES["train_steps"] += 1
     state, metrics = jax.lax.scan(lambda s, _: train_step(setup, s, data), state, None,
-                                  length=n_steps)
+                                  length=n_steps, unroll=2)
     return state, jax.tree_util.tree_map(jnp.mean, metrics)
   return train_steps
 

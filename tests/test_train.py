@@ -59,7 +59,7 @@ def test_monitor_discriminator_learns_on_its_own(tmp_path, data):
   state, metrics = train.make_train_steps(setup, 100)(state, data)
   # Same batches, different initialisation, never fed back to the generator.
   assert float(metrics["monitor/disc_acc"]) > 0.6
-  d0, d1 = (jax.tree_util.tree_map(lambda v: v[i], state.disc_vars["params"]) for i in (0, 1))
+  d0, d1 = (v["params"] for v in state.disc_vars)
   assert not np.allclose(np.asarray(d0["entry"]["kernel"]), np.asarray(d1["entry"]["kernel"]))
 
 
@@ -112,5 +112,8 @@ def test_gan_collapses_while_the_autoencoder_keeps_diversity(tmp_path):
     curves[model] = [row["valid/diversity"] for row in read_metrics(tmp_path / model)
                      if "valid/diversity" in row]
   assert len(curves["gan"]) == 4
-  assert min(curves["gan"]) > 0.85, curves  # Near-constant outputs: mean pairwise cosine ~ 1.
+  # Near-constant outputs (mean pairwise cosine ~ 1) within 500 steps, for most of the run; a
+  # collapsed generator can later escape for a while (experiments/REPRODUCTION.md, claim 1).
+  assert curves["gan"][0] > 0.95, curves
+  assert sum(c > 0.85 for c in curves["gan"]) >= 3, curves
   assert max(curves["aae"]) < 0.5, curves  # The reconstruction term keeps information.
