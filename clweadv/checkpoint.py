@@ -1,6 +1,8 @@
 """Orbax checkpoints of the whole train state (plus the best mapping so far), resumable."""
 
 import os
+import sys
+import threading
 
 import jax
 import orbax.checkpoint as ocp
@@ -27,15 +29,21 @@ class Checkpointer:
 
   def restore(self, step, like):
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
+    # When a read fails, TensorStore's other pending reads call back into an event loop that
+    # orbax has closed, and Python prints those callbacks' errors from background threads.
+    # The failure itself is reported below, once; the echoes are dropped.
+    hooks = sys.unraisablehook, threading.excepthook
+    sys.unraisablehook, threading.excepthook = (lambda *_: None), (lambda *_: None)
     try:
-      return self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
+      restored = self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
+      sys.unraisablehook, threading.excepthook = hooks
+      return restored
     except Exception as e:  # pylint: disable=broad-except
       # Orbax and TensorStore wrap the cause (a shape mismatch, a damaged file) in several
       # layers; the innermost message says what is wrong.
       while e.__cause__ is not None or e.__context__ is not None:
         e = e.__cause__ or e.__context__
       first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-      self.close()
       raise InputError(f"{self.directory}/{step}: cannot restore this checkpoint: it does not "
                        f"match this configuration or is damaged ({first[:200]}); use a new "
                        f"--workdir, or delete {step}/ to resume from an earlier checkpoint")
