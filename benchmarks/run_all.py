@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 
 from absl import app, flags
 
@@ -119,7 +120,10 @@ def main(argv):
   for part in PARTS:
     if part in FLAGS.only:
       rows += globals()[part]()
-  lines = [f"Machine: {header}", "", "| figure | value | command |", "|---|---|---|"]
+  lines = ["# Benchmark results", "",
+           f"Written by `python benchmarks/run_all.py` on {time.strftime('%Y-%m-%d')}; wall "
+           "times depend on the machine and its load.", "",
+           f"Machine: {header}", "", "| figure | value | command |", "|---|---|---|"]
   lines += [f"| {name} | {value} | `{cmd}` |" for name, value, cmd in rows]
   text = "\n".join(lines) + "\n"
   print(text)
