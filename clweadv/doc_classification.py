@@ -29,12 +29,11 @@ fraction of tokens that have a vector). Written to `DIR/doc_classification.SRC-T
 import collections
 import dataclasses
 import os
-import sys
 
 import numpy as np
 from absl import app, flags
 
-from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 
 FLAGS = flags.FLAGS
 
@@ -371,9 +370,7 @@ def run():
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
-    sys.exit(2)
+  reject_arguments(argv)
   exit_on_input_error(run)
 
 

@@ -22,6 +22,13 @@ def exit_on_input_error(fn):
     os._exit(2)
 
 
+def reject_arguments(argv):
+  """For commands that take only flags: words left after the flags are one line, exit code 2."""
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
+    sys.exit(2)
+
+
 def parse_flags(argv):
   """An absl `flags_parser`: a bad flag, flag value or flagfile is one line and exit code 2."""
   from absl import flags, logging  # pylint: disable=g-import-not-at-top

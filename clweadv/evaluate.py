@@ -8,12 +8,11 @@ Prints P@1/5/10 for each retrieval method and, with --output, writes
 --reverse), the `bli` block having the same shape as in a run's results.json.
 """
 
-import sys
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
-from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 
 FLAGS = flags.FLAGS
 
@@ -115,11 +114,7 @@ def run():
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
-    sys.exit(2)
-  if not FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)
+  reject_arguments(argv)
   exit_on_input_error(run)
 
 

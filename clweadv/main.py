@@ -8,20 +8,19 @@ import sys
 from absl import app, flags
 
 from clweadv import config
-from clweadv.errors import exit_on_input_error, parse_flags
+from clweadv.errors import exit_on_input_error, parse_flags, reject_arguments
 
 flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {' '.join(argv[1:])!r}", file=sys.stderr)
-    return 2
+  reject_arguments(argv)
   from clweadv import experiment, train  # pylint: disable=g-import-not-at-top
 
   def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
     from clweadv import prepare  # pylint: disable=g-import-not-at-top
     return prepare.ensure_pair(**kwargs)
+
   def run():
     config.init_distributed()
     cfg = config.from_flags(resolve_pair=resolve_pair)
@@ -32,6 +31,7 @@ def main(argv):
       return 1
     return 0
   return exit_on_input_error(run)
+
 
 if __name__ == "__main__":
   app.run(main, flags_parser=parse_flags)

@@ -27,7 +27,7 @@ import time
 
 from absl import app, flags
 
-from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 from clweadv.fileio import write_json
 
 CORPUS_LANGS = ("en", "fr", "it", "de", "es")
@@ -338,8 +338,7 @@ def define_flags():
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  reject_arguments(argv)
 
   def run():
     if not FLAGS.pair:

@@ -18,7 +18,7 @@ import os
 from absl import app, flags
 import numpy as np
 
-from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 from clweadv.fileio import read_run_config
 
 FLAGS = flags.FLAGS
@@ -235,8 +235,7 @@ def write_bars(path, *, groups, series, panels, title):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  reject_arguments(argv)
 
   def run():
     for path in write_report(FLAGS.workdir, dictionary=FLAGS.dictionary, pairs=FLAGS.pairs):

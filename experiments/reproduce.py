@@ -14,6 +14,7 @@ checkpoint. Runs go one at a time (logs in `--runs/NAME.log`). The figures (PNG)
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,8 @@ sys.path.insert(0, ROOT)
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 from clweadv import report  # pylint: disable=g-import-not-at-top
-from clweadv.errors import InputError, exit_on_input_error  # pylint: disable=g-import-not-at-top
+from clweadv.errors import (InputError, exit_on_input_error, parse_flags,  # pylint: disable=g-import-not-at-top
+                            reject_arguments)
 
 FLAGS = flags.FLAGS
 CLAIMS = ("gan_collapse", "neighbours", "de_en", "deep_aae", "disc_grad", "monitor", "baselines")
@@ -334,7 +336,7 @@ def figures(claim, runs_dir, out):
            for c in COMPARISONS.get(claim, [])]
   if claim == "neighbours":
     drawn = report.write_report(os.path.join(runs_dir, "en_it"), pairs=40)
-    paths += [_copy(x, os.path.join(out, f"en_it_{os.path.basename(x)}")) for x in drawn
+    paths += [shutil.copyfile(x, os.path.join(out, f"en_it_{os.path.basename(x)}")) for x in drawn
               if os.path.basename(x) == "projection.png"]
   elif claim == "baselines":
     paths.append(_baselines_figure(os.path.join(out, "baselines.png"), runs_dir))
@@ -346,15 +348,8 @@ def figures(claim, runs_dir, out):
   return paths, table
 
 
-def _copy(src, dst):
-  with open(src, "rb") as f, open(dst, "wb") as g:
-    g.write(f.read())
-  return dst
-
-
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  reject_arguments(argv)
 
   def run():
     claims = CLAIMS if FLAGS.claim == "all" else (FLAGS.claim,)
@@ -372,4 +367,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
