@@ -73,8 +73,9 @@ def procrustes(x_NxD, y_NxE):
 
 
 # --------------------------------------------------------------------------------------------
-# Dense blocked CSLS over the most frequent words (the working vocabularies stay small: a few
-# thousand to 20k rows), jitted per block of query rows.
+# Dense CSLS with stochastic dropout of the similarities, for VecMap's self-learning (the
+# working vocabularies stay small: a few thousand to 20k rows), jitted per block of query rows.
+# Deterministic retrieval goes through `clweadv.retrieval` (blocked, keys sharded over devices).
 
 _BLOCK = 2048
 
@@ -82,7 +83,7 @@ _BLOCK = 2048
 @functools.partial(jax.jit, static_argnames=("k",))
 def _block_pass(query_BxD, keys_VxD, r_keys_V, key, keep_prob, *, k):
   """One block of queries against all keys: (r of the queries, CSLS argmax under dropout,
-  CSLS max without dropout, cosine of the argmax without dropout)."""
+  CSLS max without dropout)."""
   sims = query_BxD @ keys_VxD.T
   r_query = jax.lax.top_k(sims, k)[0].mean(axis=1)
   csls = sims - 0.5 * r_keys_V[None, :]
@@ -120,15 +121,13 @@ def csls_r(query_NxD, keys_MxD, *, k=10):
                                                    k=min(k, len(keys_MxD))))
 
 
-def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob=1.0, rng_key=None):
+def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
   """For unit rows: (argmax CSLS target under dropout, best CSLS score, r of the queries).
 
   Scores are cos - r_keys / 2 (the query's own r does not change its argmax), as VecMap."""
   keys = jnp.asarray(keys_MxD)
   r_keys = jnp.asarray(r_keys_M, jnp.float32)
   k = min(k, keys.shape[0])
-  if rng_key is None:
-    rng_key = jax.random.key(0, impl="rbg")
   kp = jnp.float32(keep_prob)
 
   def fn(b, start):
@@ -158,21 +157,18 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   direction, kind = mode.split("_")
   xw = _unit(src_mapped_NxD[:vocab])
   z = _unit(tgt_MxD[:vocab])
-  # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. The query's
-  # own r does not change its argmax, so plain nearest neighbours are CSLS with both r = 0.
-  if kind == "csls":
-    r_tgt, r_src = csls_r(z, xw, k=csls_k), csls_r(xw, z, k=csls_k)
-  else:
-    r_tgt, r_src = np.zeros(len(z), np.float32), np.zeros(len(xw), np.float32)
+  # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. A query's
+  # own r does not change its argmax, so only the keys' r is computed (zeros for plain nearest
+  # neighbours).
 
-  def argmax(query, keys, r_query, r_keys):
-    _, ids = retrieval.csls_topk(query, keys, k=1, r_query_N=r_query, r_keys_M=r_keys)
+  def argmax(query, keys):
+    r_keys = csls_r(keys, query, k=csls_k) if kind == "csls" else np.zeros(len(keys), np.float32)
+    _, ids = retrieval.csls_topk(query, keys, k=1, r_query_N=np.zeros(len(query), np.float32),
+                                 r_keys_M=r_keys)
     return np.asarray(ids)[:, 0]
 
-  fwd = argmax(xw, z, r_src, r_tgt)
-  bwd = None
-  if direction in ("mutual", "union", "t2s"):
-    bwd = argmax(z, xw, r_tgt, r_src)
+  fwd = argmax(xw, z) if direction != "t2s" else None
+  bwd = argmax(z, xw) if direction != "s2t" else None
   if direction == "mutual":
     src_ids = np.arange(len(xw))
     keep = bwd[fwd] == src_ids
