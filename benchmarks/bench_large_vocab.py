@@ -51,9 +51,7 @@ def main(argv):
   rows = [common.run_measured("prepare", [sys.executable, "-m", "clweadv.prepare",
                                           *_prepare_args()])]
   m = _manifest()
-  if os.path.isdir(FLAGS.workdir):
-    import shutil  # pylint: disable=g-import-not-at-top
-    shutil.rmtree(FLAGS.workdir)
+  common.fresh_dir(FLAGS.workdir)
   rows.append(common.run_measured("experiment", [
       sys.executable, "-m", "clweadv.main",
       f"--flagfile={os.path.join(ROOT, 'experiments', 'en_fr_pretrained_unsup.flags')}",

@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
 
@@ -41,6 +42,12 @@ def run_measured(name, cmd, *, cwd=None):
   return {"name": name, "wall_s": round(time.time() - t0, 1),
           "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
           "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def fresh_dir(path):
+  """Removes `path` (a work dir of an earlier benchmark run) if it exists."""
+  if os.path.isdir(path):
+    shutil.rmtree(path)
 
 
 def write_rows(path, rows):

@@ -82,9 +82,7 @@ def experiments():
     common.run_measured("prepare", [sys.executable, "-m", "clweadv.prepare", f"--pair={pair}"],
                         cwd=ROOT)
     workdir = os.path.join(FLAGS.scratch, flagfile.replace(".flags", ""))
-    if os.path.isdir(workdir):
-      import shutil  # pylint: disable=g-import-not-at-top
-      shutil.rmtree(workdir)
+    common.fresh_dir(workdir)
     cmd = f"python -m clweadv.main --flagfile=experiments/{flagfile}"
     row = common.run_measured(flagfile, [sys.executable, "-m", "clweadv.main",
                                          f"--flagfile=experiments/{flagfile}",

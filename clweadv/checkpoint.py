@@ -31,7 +31,8 @@ class Checkpointer:
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
     # When a read fails, TensorStore's other pending reads call back into an event loop that
     # orbax has closed, and Python prints those callbacks' errors from background threads.
-    # The failure itself is reported below, once; the echoes are dropped.
+    # The failure itself is reported below, once; the echoes are dropped. The hooks stay quiet
+    # after a failure: the InputError ends the process.
     hooks = sys.unraisablehook, threading.excepthook
     sys.unraisablehook, threading.excepthook = (lambda *_: None), (lambda *_: None)
     try:
