@@ -153,6 +153,29 @@ def _hash_bits(key, shape):
   return (x ^ (x >> 16)).reshape(shape)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _dropout(h_BxK, keep_BxK, rate):
+  """Inverted dropout: kept units scaled by 1 / (1 - rate), the others 0.
+
+  The backward pass reads which units were kept from the output (non-zero) instead of the mask:
+  XLA would otherwise recompute the mask's hash inside each backward kernel that uses it. The
+  two differ only where a kept unit's input is exactly 0.0, whose gradient this sets to 0.
+  """
+  return jnp.where(keep_BxK, h_BxK / (1.0 - rate), 0.0)
+
+
+def _dropout_fwd(h_BxK, keep_BxK, rate):
+  out = _dropout(h_BxK, keep_BxK, rate)
+  return out, out
+
+
+def _dropout_bwd(rate, out_BxK, dout_BxK):
+  return jnp.where(out_BxK != 0.0, dout_BxK / (1.0 - rate), 0.0), None
+
+
+_dropout.defvjp(_dropout_fwd, _dropout_bwd)
+
+
 class ResNetDiscriminator(nn.Module):
   """The original's residual discriminator; returns the logit of p(input is mapped source).
 
@@ -175,8 +198,7 @@ class ResNetDiscriminator(nn.Module):
     def dropout(h, rate, i):
       if not train or rate == 0.0:
         return h
-      keep = bits[i] >= jnp.uint32(round(rate * 2 ** 32))
-      return jnp.where(keep, h / (1.0 - rate), 0.0)
+      return _dropout(h, bits[i] >= jnp.uint32(round(rate * 2 ** 32)), rate)
     h = nn.leaky_relu(_bn(train, "entry_bn")(dense(self.width, "entry")(x_BxD)), LEAK)
     for t in range(self.blocks):
       u = dropout(h, self.block_dropout, t)

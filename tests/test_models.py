@@ -115,3 +115,25 @@ def test_batch_norm_matches_flax_forward_backward_and_running_stats():
   eval_vars = {"params": variables["params"], "batch_stats": s_ref}
   np.testing.assert_allclose(ours.apply(eval_vars, x, train=False),
                              ref.apply(eval_vars, x, use_running_average=True), atol=1e-5)
+
+
+def test_dropout_backward_equals_autodiff_of_the_mask():
+  """The backward pass reads the kept units from the output; on real GloVe rows (no exact zeros)
+  it equals autodiff of where(mask, h / (1 - rate), 0) bit for bit when compiled (as the train
+  step is). Only a kept unit whose input is exactly 0.0 differs (gradient 0, not 1 / (1 - rate))."""
+  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
+  from conftest import EN_GLOVE  # pylint: disable=g-import-not-at-top
+  h = jnp.asarray(read_embeddings(EN_GLOVE, max_vocab=256).vectors[:, :40])
+  assert not bool(jnp.any(h == 0.0))
+  weights = jnp.cos(jnp.arange(h.size, dtype=jnp.float32)).reshape(h.shape)
+  for rate in (0.1, 0.3):
+    keep = models._hash_bits(jax.random.PRNGKey(7), h.shape) >= np.uint32(round(rate * 2 ** 32))  # pylint: disable=protected-access
+    ours = jax.jit(jax.grad(lambda h: jnp.sum(jnp.tanh(models._dropout(h, keep, rate))  # pylint: disable=protected-access
+                                              * weights)))(h)
+    ref = jax.jit(jax.grad(lambda h: jnp.sum(jnp.tanh(jnp.where(keep, h / (1.0 - rate), 0.0))
+                                             * weights)))(h)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(ref))
+    assert 0.0 < float(jnp.mean(ours == 0.0)) < 0.5  # Dropped units get no gradient.
+  zero = h.at[0, 0].set(0.0)
+  kept = jnp.ones_like(keep)
+  assert float(jax.grad(lambda h: jnp.sum(models._dropout(h, kept, 0.3)))(zero)[0, 0]) == 0.0  # pylint: disable=protected-access
