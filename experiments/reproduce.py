@@ -60,6 +60,10 @@ RUNS = {r.name: r for r in [
     # GAN-only vs AAE, same data and seed, 10k steps evaluated every 500.
     RunSpec("gan_lr01", "GAN, gen_lr 0.01, no skip logic", "experiments/en_it_gan.flags",
             ("--experiment=gan_lr01", *CURVE)),
+    # The same GAN with two other seeds: how much of the collapse is seed 0's.
+    *[RunSpec(f"gan_lr01_seed{seed}", f"GAN, gen_lr 0.01, no skip logic, seed {seed}",
+              "experiments/en_it_gan.flags", (f"--experiment=gan_lr01_seed{seed}",
+                                              f"--seed={seed}", *CURVE)) for seed in (1, 2)],
     RunSpec("aae_lr01", "AAE, gen_lr 0.01, no skip logic", "experiments/en_it_gan.flags",
             ("--experiment=aae_lr01", "--model=aae", *CURVE)),
     RunSpec("gan_paper", "GAN, paper's settings", "experiments/en_it_gan.flags",
@@ -92,7 +96,8 @@ RUNS = {r.name: r for r in [
 ]}
 
 CLAIM_RUNS = {
-    "gan_collapse": ("gan_lr01", "aae_lr01", "gan_paper", "aae_paper"),
+    "gan_collapse": ("gan_lr01", "aae_lr01", "gan_paper", "aae_paper", "gan_lr01_seed1",
+                     "gan_lr01_seed2"),
     "neighbours": ("en_it", "en_it_unsup", "en_it_procrustes"),
     "de_en": ("en_de", "de_en"),
     "deep_aae": ("aae_paper", "deep_aae_paper"),
@@ -259,11 +264,15 @@ class Comparison:
 
 
 COMPARISONS = {
-    "gan_collapse": [Comparison(
-        "gan_collapse.png", CLAIM_RUNS["gan_collapse"],
-        (("valid/diversity", "output diversity (mean pairwise cosine)"),
-         ("test/csls/p@1", "BLI P@1 CSLS (%)"), ("train/disc_acc", "D0 accuracy")),
-        "en->it: GAN-only generator vs adversarial autoencoder (same data, seed 0)")],
+    "gan_collapse": [
+        Comparison("gan_collapse.png", ("gan_lr01", "aae_lr01", "gan_paper", "aae_paper"),
+                   (("valid/diversity", "output diversity (mean pairwise cosine)"),
+                    ("test/csls/p@1", "BLI P@1 CSLS (%)"), ("train/disc_acc", "D0 accuracy")),
+                   "en->it: GAN-only generator vs adversarial autoencoder (same data, seed 0)"),
+        Comparison("gan_collapse_seeds.png", ("gan_lr01", "gan_lr01_seed1", "gan_lr01_seed2"),
+                   (("valid/diversity", "output diversity (mean pairwise cosine)"),
+                    ("train/disc_acc", "D0 accuracy")),
+                   "en->it: the GAN-only generator (gen_lr 0.01, no skip logic), seeds 0, 1, 2")],
     "de_en": [Comparison(
         "de_en.png", CLAIM_RUNS["de_en"],
         (("valid/mean_cosine", "unsupervised criterion"), ("valid/diversity", "output diversity"),
