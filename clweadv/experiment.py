@@ -28,7 +28,12 @@ def log(msg):
 
 @contextlib.contextmanager
 def workdir_lock(workdir):
-  """Refuses a second run on the same work dir while the first holds it."""
+  """Refuses a second run on the same work dir while the first holds it.
+
+  A work dir this run created is removed again when the run leaves nothing in it but the lock
+  (bad input found before anything was written).
+  """
+  created = not os.path.isdir(workdir)
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, ".lock")
   f = open(path, "a+", encoding="utf-8")
@@ -47,6 +52,9 @@ def workdir_lock(workdir):
   try:
     yield
   finally:
+    if created and os.listdir(workdir) == [".lock"]:
+      os.remove(path)
+      os.rmdir(workdir)
     fcntl.flock(f, fcntl.LOCK_UN)
     f.close()
 
