@@ -7,6 +7,12 @@ import sys
 import time
 
 
+# What the progress line shows during training, and under which short label.
+PROGRESS_KEYS = {"train/gen_loss": "gen_loss", "train/disc_acc": "D0_acc",
+                 "monitor/disc_acc": "D1_acc", "valid/mean_cosine": "criterion",
+                 "test/csls/p@1": "csls_p@1", "steps_per_second": "steps/s"}
+
+
 class MetricsWriter:
   """Appends one JSON object per line; on resume, drops lines past the restored step."""
 
@@ -48,13 +54,12 @@ class MetricsWriter:
     self._last_progress = now
     if self.total:
       parts = [f"step {step}/{self.total}"]
-      keys = ("train/gen_loss", "train/disc_acc", "monitor/disc_acc", "valid/mean_cosine",
-              "test/csls/p@1", "steps_per_second")
+      keys = PROGRESS_KEYS
     else:  # After training (self-learning, refinement): every value, briefly.
-      parts, keys = [], sorted(values)
-    for key in keys:
+      parts, keys = [], {k: k for k in sorted(values)}
+    for key, label in keys.items():
       if key in values and values[key] is not None:
-        parts.append(f"{key if not self.total else key.split('/', 1)[-1]} {values[key]:.4g}")
+        parts.append(f"{label} {values[key]:.4g}")
     line = "  ".join(parts)
     if self.tty:
       self.stream.write("\r" + line[:150].ljust(150) + ("\n" if step >= self.total else ""))
