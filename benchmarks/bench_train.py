@@ -59,7 +59,8 @@ def measure(d, n):
   cfg = types.SimpleNamespace(model="aae", deep_hidden=300, disc_width=f.width,
                               disc_blocks=f.blocks, disc_arch="resnet", gen_lr=1e-3,
                               disc_lr=1e-2, batch_size=f.batch_size, lambda_r=1.0,
-                              lambda_a=1.0, lambda_c=1.0, skip_logic=True)
+                              lambda_a=1.0, lambda_c=1.0, skip_logic=True, ortho_beta=0.0,
+                              disc_steps=1, label_smoothing=0.0, disc_input_dropout=0.0)
   setup = train.make_setup(cfg, d_src=d, d_tgt=d)
   state = train.create_train_state(setup, seed=0, d_src=d, d_tgt=d)
   data = _data(d)

@@ -53,11 +53,26 @@ flags.DEFINE_string("normalize", "unit,center,unit", "Comma-separated steps appl
 flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
                   "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
 # Optimisation.
+flags.DEFINE_float("ortho_beta", 0.0, "Beyond the paper: after each generator update, "
+                   "W <- (1+b) W - b W W^T W keeps the linear encoder (semi-)orthogonal (MUSE "
+                   "uses 0.001-0.01); 0: off.")
+flags.DEFINE_integer("disc_steps", 1, "Discriminator updates per generator update (MUSE: 5).")
+flags.DEFINE_float("label_smoothing", 0.0, "Discriminator targets 1-s (mapped) and s (target).")
+flags.DEFINE_float("disc_input_dropout", 0.0, "Dropout on the discriminator's input.")
+flags.DEFINE_integer("disc_vocab", 0, "The game samples only the N most frequent words of each "
+                     "language (0: all; MUSE: 50,000-75,000).")
 flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
 flags.DEFINE_float("disc_lr", 0.01, "Adam learning rate of both discriminators.")
 flags.DEFINE_integer("batch_size", 128, "Words sampled per language per step.")
 flags.DEFINE_integer("steps", 100000, "Training steps.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_integer("restarts", 1, "Independent runs trained side by side in one vmapped step "
+                     "(seeds --seed, --seed+1, ...); the unsupervised criterion keeps one.")
+flags.DEFINE_float("success_margin", 0.0, "Judge the final mapping: it succeeded when its "
+                   "unsupervised criterion exceeds that of refined random rotations by this "
+                   "much (0: no judgement).")
+flags.DEFINE_integer("restart_rounds", 1, "With --success_margin: rounds of --restarts new "
+                     "seeds tried until one succeeds (the budget).")
 flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "
                   "original's formula), word2vec (subsampling of frequent words), uniform.")
 flags.DEFINE_float("subsample_t", 1e-3, "Subsampling threshold t.")
@@ -130,11 +145,19 @@ class Config:
   standardize: bool
   normalize: tuple
   skip_logic: bool
+  ortho_beta: float
+  disc_steps: int
+  label_smoothing: float
+  disc_input_dropout: float
+  disc_vocab: int
   gen_lr: float
   disc_lr: float
   batch_size: int
   steps: int
   seed: int
+  restarts: int
+  success_margin: float
+  restart_rounds: int
   sampling: str
   subsample_t: float
   log_every: int
@@ -153,7 +176,7 @@ class Config:
   # Fields that must agree with a checkpoint being resumed.
   ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
                   "standardize", "normalize", "src_emb", "tgt_emb", "max_vocab", "seed",
-                  "sampling", "log_every")
+                  "restarts", "sampling", "log_every")
 
 
 def _positive(name, value, allow_zero=False):
@@ -187,6 +210,14 @@ def from_flags(resolve_pair=None):
   for name in ("batch_size", "steps", "log_every", "eval_every", "checkpoint_every",
                "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
+  for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout"):
+    _positive(name, getattr(f, name), allow_zero=True)
+  if not f.label_smoothing < 0.5 or not f.disc_input_dropout < 1:
+    raise InputError("--label_smoothing must be < 0.5 and --disc_input_dropout < 1")
+  _positive("disc_steps", f.disc_steps)
+  _positive("restarts", f.restarts)
+  _positive("restart_rounds", f.restart_rounds)
+  _positive("success_margin", f.success_margin, allow_zero=True)
   for name in ("disc_blocks", "refine_iters", "export_vocab", "max_vocab"):
     _positive(name, getattr(f, name), allow_zero=True)
   for name in ("gen_lr", "disc_lr", "subsample_t"):
@@ -218,8 +249,11 @@ def from_flags(resolve_pair=None):
       deep_hidden=f.deep_hidden,
       lambda_r=f.lambda_r, lambda_a=f.lambda_a, lambda_c=f.lambda_c,
       standardize=f.standardize, normalize=parse_steps(f.normalize),
-      skip_logic=f.skip_logic, gen_lr=f.gen_lr, disc_lr=f.disc_lr,
-      batch_size=f.batch_size, steps=f.steps, seed=f.seed, sampling=f.sampling,
+      skip_logic=f.skip_logic, ortho_beta=f.ortho_beta, disc_steps=f.disc_steps,
+      label_smoothing=f.label_smoothing, disc_input_dropout=f.disc_input_dropout,
+      disc_vocab=f.disc_vocab, gen_lr=f.gen_lr, disc_lr=f.disc_lr,
+      batch_size=f.batch_size, steps=f.steps, seed=f.seed, restarts=f.restarts,
+      success_margin=f.success_margin, restart_rounds=f.restart_rounds, sampling=f.sampling,
       subsample_t=f.subsample_t, log_every=f.log_every, eval_every=f.eval_every,
       checkpoint_every=f.checkpoint_every, criterion_vocab=f.criterion_vocab, csls_k=f.csls_k,
       retrieval=tuple(f.retrieval), words=tuple(f.words), init=f.init,

@@ -83,8 +83,10 @@ def _sampling_cdf(emb, cfg, side):
     counts = zipf_counts(len(emb))
   elif counts is None:
     counts = np.ones(len(emb))
-  return cdf_from_probabilities(sampling_probabilities(counts, kind=cfg.sampling,
-                                                       t=cfg.subsample_t))
+  p = sampling_probabilities(counts, kind=cfg.sampling, t=cfg.subsample_t)
+  if cfg.disc_vocab and cfg.disc_vocab < len(p):  # The game over the most frequent words only.
+    p = np.where(np.arange(len(p)) < cfg.disc_vocab, p, 0.0)
+  return cdf_from_probabilities(p)
 
 
 class Run:
@@ -130,41 +132,49 @@ class Run:
     return out, bli
 
   # -- adversarial training ------------------------------------------------------------------
-  def train(self, writer_factory):
-    """Trains with checkpoints and resume; returns (mapped source of the selected step, step)."""
+  def train(self, writer_factory, *, workdir, seed):
+    """Trains `--restarts` runs side by side (seeds `--seed`, `--seed`+1, ...) with checkpoints
+    and resume, evaluating each every `--eval_every` steps.
+
+    Returns one candidate per run, each (params of its evaluation step with the best
+    unsupervised criterion, that criterion, that step).
+    """
     cfg = self.cfg
     mesh = train.make_mesh()
     if cfg.batch_size % mesh.size:
       raise InputError(f"--batch_size={cfg.batch_size}: must be a multiple of the {mesh.size} "
                        "devices (the batch is split across them)")
     setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim, mesh=mesh)
-    state = train.create_train_state(setup, seed=cfg.seed, d_src=self.src.dim,
-                                     d_tgt=self.tgt.dim)
+    runs = cfg.restarts
+    state = train.create_restart_states(setup, seeds=[seed + r for r in range(runs)],
+                                        d_src=self.src.dim, d_tgt=self.tgt.dim)
+    shape = (runs,) if runs > 1 else ()
     # A copy: the state's own arrays are donated to (and deleted by) the next train call.
     best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
-            "criterion": jnp.asarray(-np.inf, jnp.float32),
-            "step": jnp.asarray(-1, jnp.int32)}
-    ckpt = Checkpointer(cfg.workdir)
+            "criterion": jnp.full(shape, -np.inf, jnp.float32),
+            "step": jnp.full(shape, -1, jnp.int32)}
+    ckpt = Checkpointer(workdir)
     start = ckpt.latest_step() or 0
     if start:
       restored = ckpt.restore(start, {"state": state, "best": best})
       state, best = restored["state"], restored["best"]
-      log(f"resuming {cfg.workdir} from step {start}")
+      log(f"resuming {workdir} from step {start}")
     writer = writer_factory(start)
     data = train.Data(src_NxS=jnp.asarray(self.src_x), tgt_MxT=jnp.asarray(self.tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
                       tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
     state, data = train.replicate((state, data), mesh)
+    run_params = lambda tree, r: train.take(tree, r) if runs > 1 else tree
     fns = {}
     step = start
     try:
       while step < cfg.steps:
         n = min(cfg.log_every - step % cfg.log_every, cfg.steps - step)
         if n not in fns:
-          fns[n] = train.make_train_steps(setup, n)
+          fns[n] = train.make_train_steps(setup, n, restarts=runs)
         tick = time.time()
         state, metrics = fns[n](state, data)
-        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        metrics = {k: float(np.mean(v)) for k, v in jax.device_get(metrics).items()}
         step += n
         bad = [k for k, v in metrics.items() if not np.isfinite(v)]
         if bad:
@@ -174,23 +184,34 @@ class Run:
         metrics["steps_per_second"] = n / max(time.time() - tick, 1e-9)
         if step % cfg.eval_every == 0 or step == cfg.steps:
           tick = time.time()
-          mapped = train.encode_all(setup, state.gen_params, self.src_x)
-          valid, _ = self.evaluate(mapped)
-          metrics.update(valid)
+          evals = [self.evaluate(train.encode_all(setup, run_params(state.gen_params, r),
+                                                  self.src_x))[0] for r in range(runs)]
+          crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
+          top = int(np.argmax(np.atleast_1d(crit)))
+          metrics.update(evals[top])  # The run with the best criterion speaks for the step.
+          if runs > 1:
+            metrics["valid/restart"] = top
           metrics["valid/seconds"] = time.time() - tick
-          if valid["valid/mean_cosine"] > best["criterion"]:
-            best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
-                    "criterion": jnp.asarray(valid["valid/mean_cosine"], jnp.float32),
-                    "step": jnp.asarray(step, jnp.int32)}
+          better = jnp.asarray(crit > np.asarray(best["criterion"]))
+          pick = lambda new, old: jnp.where(better.reshape(better.shape + (1,) * (
+              new.ndim - better.ndim)), new, old)
+          best = {"params": jax.tree_util.tree_map(pick, state.gen_params, best["params"]),
+                  "criterion": pick(jnp.asarray(crit), best["criterion"]),
+                  "step": pick(jnp.full(shape, step, jnp.int32), best["step"])}
         writer.write(step, metrics)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
           ckpt.save(step, {"state": state, "best": best})
     finally:
       writer.close()
       ckpt.close()
-    selected = int(best["step"]) if int(best["step"]) >= 0 else step
-    params = best["params"] if int(best["step"]) >= 0 else state.gen_params
-    return train.encode_all(setup, params, self.src_x), params, selected
+    candidates = []
+    for r in range(runs):
+      evaluated = int(np.atleast_1d(best["step"])[r]) >= 0
+      candidates.append((run_params(best["params"] if evaluated else state.gen_params, r),
+                         float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
+                         int(np.atleast_1d(best["step"])[r]) if evaluated else step))
+    self.setup = setup
+    return candidates
 
 
 def linear_mapping(params):
@@ -207,7 +228,7 @@ def _run(cfg):
   config_json = _check_config(cfg, cfg.workdir)
   write_config = lambda: write_json(os.path.join(cfg.workdir, "config.json"), config_json)
   run = Run(cfg)
-  selected_step, W = None, None
+  selected_step, W, restart, judged = None, None, None, {}
   if cfg.model == "procrustes":
     from clweadv import refine  # pylint: disable=g-import-not-at-top
     train_dict = read_dictionary(cfg.train_dictionary, src_index=run.src.index,
@@ -218,14 +239,9 @@ def _run(cfg):
     write_config()
     MetricsWriter(cfg.workdir, total_steps=0).close()
   else:
-    def writer_factory(start):  # Called once the latest checkpoint, if any, is restored.
-      write_config()
-      return MetricsWriter(cfg.workdir, resume_step=start, total_steps=cfg.steps)
-    mapped, params, selected_step = run.train(writer_factory)
-    lin = linear_mapping(params)
-    W = lin[0] if lin is not None else None
-  if cfg.init != "none" or cfg.refine_iters:
-    mapped, W = _self_learn(run, mapped, W)
+    mapped, W, selected_step, restart, judged = _adversarial(run, write_config)
+  if cfg.model == "procrustes" and (cfg.init != "none" or cfg.refine_iters):
+    mapped, W = _self_learn(run, mapped, W, workdir=cfg.workdir)
   valid, bli = run.evaluate(mapped, full=True)
   table = evaluation.neighbours_table(
       words=list(cfg.words), src_index=run.src.index, src_mapped_NxD=mapped,
@@ -238,6 +254,7 @@ def _run(cfg):
       "experiment": cfg.experiment, "src": cfg.src_lang, "tgt": cfg.tgt_lang,
       "model": cfg.model, "steps": cfg.steps if cfg.model != "procrustes" else 0,
       "wall_seconds": round(time.time() - run.t0, 1), "selected_step": selected_step,
+      "restarts": cfg.restarts, "selected_restart": restart, **judged,
       "bli": bli,
       "criterion": {"mean_cosine": _round_or_none(valid["valid/mean_cosine"])},
       "diversity": _round_or_none(valid["valid/diversity"]),
@@ -248,11 +265,88 @@ def _run(cfg):
   return results
 
 
-def _self_learn(run, mapped_NxT, W):
+def _adversarial(run, write_config):
+  """Adversarial training, selection among restarts, then refinement; with `--success_margin`,
+  judged against chance and tried again with new seeds (up to `--restart_rounds` rounds, each in
+  its own sub-directory `roundK` of the work dir) until the criterion says it succeeded.
+
+  Returns (mapped source, W or None, selected step, selected restart, judgement fields).
+  """
+  from clweadv import refine  # pylint: disable=g-import-not-at-top
+  cfg = run.cfg
+  chance, best = None, None
+  for k in range(cfg.restart_rounds):
+    workdir = cfg.workdir if k == 0 else os.path.join(cfg.workdir, f"round{k}")
+    os.makedirs(workdir, exist_ok=True)
+
+    def writer_factory(start, workdir=workdir):  # Called once a checkpoint, if any, is restored.
+      write_config()
+      return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
+    seed = cfg.seed + k * cfg.restarts
+    candidates = run.train(writer_factory, workdir=workdir, seed=seed)
+    restart, (params, _, step) = _select(run, candidates, seed=seed)
+    mapped = train.encode_all(run.setup, params, run.src_x)
+    W = linear_mapping(params)
+    if cfg.init != "none" or cfg.refine_iters:
+      mapped, W = _self_learn(run, mapped, W, workdir=workdir)
+    out = {"mapped": mapped, "W": W, "step": step, "restart": k * cfg.restarts + restart,
+           "criterion": None}
+    if not cfg.success_margin:
+      return mapped, W, step, out["restart"], {}
+    if chance is None:
+      chance = refine.chance_criterion(
+          src_NxD=run.src_x, tgt_MxE=run.tgt_x, refine_iters=min(cfg.refine_iters, 3),
+          vocab=cfg.refine_vocab, criterion_vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
+    out["criterion"] = refine.unsupervised_criterion(
+        src_mapped_NxD=mapped[:cfg.criterion_vocab], tgt_MxD=run.tgt_x,
+        vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
+    if best is None or out["criterion"] > best["criterion"]:
+      best = out
+    success = best["criterion"] >= chance + cfg.success_margin
+    log(f"round {k + 1}: criterion {out['criterion']:.4f}, chance {chance:.4f} + margin "
+        f"{cfg.success_margin}: {'success' if success else 'failed'}")
+    if success:
+      break
+  judged = {"rounds": k + 1, "success": bool(success), "chance_criterion": round(chance, 4)}
+  if not success:
+    log(f"warning: no round reached the criterion of chance ({chance:.4f}) + "
+        f"{cfg.success_margin}: the mapping is probably wrong (the best round is kept)")
+  return best["mapped"], best["W"], best["step"], best["restart"], judged
+
+
+def _select(run, candidates, *, seed):
+  """The index and candidate (params, criterion, step) of the run to keep among the restarts.
+
+  With refinement to follow, each linear candidate is ranked by the unsupervised criterion after
+  one refinement iteration (refinement amplifies a weak but right start: the criterion after it
+  separates right from wrong starts better than the adversarial stage's own); otherwise by its
+  criterion.
+  """
+  cfg = run.cfg
+  if len(candidates) == 1:
+    return 0, candidates[0]
+  from clweadv import refine  # pylint: disable=g-import-not-at-top
+  scores = []
+  for r, (params, crit, _) in enumerate(candidates):
+    W = linear_mapping(params)
+    if W is not None and (cfg.refine_iters or cfg.init == "aae"):
+      W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=1,
+                        vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
+                        criterion_vocab=cfg.criterion_vocab)
+      crit = refine.unsupervised_criterion(
+          src_mapped_NxD=run.src_x[:cfg.criterion_vocab] @ W, tgt_MxD=run.tgt_x,
+          vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
+    scores.append(-np.inf if crit is None else crit)
+    log(f"restart {r} (seed {seed + r}): criterion {scores[-1]:.4f}")
+  best = int(np.argmax(scores))
+  return best, candidates[best]
+
+
+def _self_learn(run, mapped_NxT, W, *, workdir):
   """Self-learning from the similarity init or the autoencoder's mapping, then refinement."""
   from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
-  sink = MetricsWriter(cfg.workdir, resume_step=2 ** 62, total_steps=0)
+  sink = MetricsWriter(workdir, resume_step=2 ** 62, total_steps=0)
   offset = [cfg.steps if cfg.model != "procrustes" else 0]
 
   def log_fn(row):

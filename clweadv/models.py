@@ -188,6 +188,7 @@ class ResNetDiscriminator(nn.Module):
   residual: bool = True
   block_dropout: float = 0.3
   out_dropout: float = 0.1
+  input_dropout: float = 0.0   # Beyond the paper: dropout on the input (MUSE: 0.1).
 
   @nn.compact
   def __call__(self, x_BxD, *, train):
@@ -199,6 +200,10 @@ class ResNetDiscriminator(nn.Module):
       if not train or rate == 0.0:
         return h
       return _dropout(h, bits[i] >= jnp.uint32(round(rate * 2 ** 32)), rate)
+    if train and self.input_dropout:
+      keep = _hash_bits(self.make_rng("dropout"), x_BxD.shape) >= jnp.uint32(
+          round(self.input_dropout * 2 ** 32))
+      x_BxD = _dropout(x_BxD, keep, self.input_dropout)
     h = nn.leaky_relu(_bn(train, "entry_bn")(dense(self.width, "entry")(x_BxD)), LEAK)
     for t in range(self.blocks):
       u = dropout(h, self.block_dropout, t)

@@ -193,6 +193,33 @@ def unsupervised_criterion(*, src_mapped_NxD, tgt_MxD, vocab=10000, csls_k=10):
       tgt_MxD=np.asarray(tgt_MxD[:vocab], np.float32), top_n=vocab, csls_k=csls_k)
 
 
+def random_orthogonal(d, e, *, seed):
+  """A random (semi-)orthogonal D x E matrix (orthonormal rows or columns), Haar-distributed."""
+  q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((max(d, e), min(d, e))))
+  q = q * np.sign(np.diag(r))
+  return (q if d >= e else q.T).astype(np.float32)
+
+
+def chance_criterion(*, src_NxD, tgt_MxE, refine_iters=3, seeds=(0, 1), vocab=15000,
+                     criterion_vocab=10000, csls_k=10):
+  """The unsupervised criterion a mapping reaches by chance on these two spaces: the best over
+  `seeds` of random (semi-)orthogonal maps after `refine_iters` refinement iterations.
+
+  Refinement raises the criterion of any start (it aligns the pairs it induces itself), so a
+  refined mapping is judged against refined random ones. No dictionary is involved.
+  """
+  d, e = src_NxD.shape[1], tgt_MxE.shape[1]
+  out = []
+  for seed in seeds:
+    W = random_orthogonal(d, e, seed=seed)
+    if refine_iters:
+      W = refine(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, iters=refine_iters, vocab=vocab,
+                 csls_k=csls_k, criterion_vocab=criterion_vocab)
+    out.append(unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], W),
+                                      tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k))
+  return float(max(out))
+
+
 # --------------------------------------------------------------------------------------------
 # MUSE refinement.
 

@@ -65,6 +65,12 @@ class Setup:
   skip_logic: bool
   has_decoder: bool
   mesh: Optional[Mesh] = None   # Data parallelism over its "data" axis when it has > 1 device.
+  # Beyond the paper (their defaults are the paper's game): orthogonalisation of the linear
+  # encoder after each generator update, discriminator updates per generator update, label
+  # smoothing of the discriminator's targets.
+  ortho_beta: float = 0.0
+  disc_steps: int = 1
+  label_smoothing: float = 0.0
 
 
 def make_mesh(devices=None):
@@ -89,7 +95,8 @@ def make_setup(cfg, *, d_src, d_tgt, mesh=None):
   generator = models.make_generator(cfg.model, d_src=d_src, d_tgt=d_tgt,
                                     deep_hidden=cfg.deep_hidden)
   discriminator = models.ResNetDiscriminator(width=cfg.disc_width, blocks=cfg.disc_blocks,
-                                             residual=(cfg.disc_arch == "resnet"))
+                                             residual=(cfg.disc_arch == "resnet"),
+                                             input_dropout=cfg.disc_input_dropout)
   gan = cfg.model == "gan"
   return Setup(generator=generator, discriminator=discriminator,
                # optax.flatten: one fused Adam update over all leaves instead of one per leaf.
@@ -99,7 +106,9 @@ def make_setup(cfg, *, d_src, d_tgt, mesh=None):
                # The GAN-only baseline trains the generator on the adversarial loss alone.
                lambda_r=0.0 if gan else cfg.lambda_r, lambda_a=cfg.lambda_a,
                lambda_c=0.0 if gan else cfg.lambda_c,
-               skip_logic=cfg.skip_logic, has_decoder=not gan, mesh=mesh)
+               skip_logic=cfg.skip_logic, has_decoder=not gan, mesh=mesh,
+               ortho_beta=cfg.ortho_beta, disc_steps=cfg.disc_steps,
+               label_smoothing=cfg.label_smoothing)
 
 
 def create_train_state(setup, *, seed, d_src, d_tgt):
@@ -132,7 +141,7 @@ def _disc_update(setup, variables, opt_state, key, x_BxD, labels_B, enabled):
         {"params": params, "batch_stats": variables["batch_stats"]}, x_BxD, train=True,
         rngs={"dropout": key}, mutable=["batch_stats"])
     loss = jnp.mean(optax.sigmoid_binary_cross_entropy(logits, labels_B))
-    acc = jnp.mean((logits > 0).astype(jnp.float32) == labels_B)
+    acc = jnp.mean((logits > 0) == (labels_B > 0.5))
     return loss, (acc, updates["batch_stats"])
   (loss, (acc, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(variables["params"])
   updates, new_opt = setup.disc_tx.update(grads, opt_state, variables["params"])
@@ -157,14 +166,23 @@ def generator_loss(setup, gen_params, disc_vars, src_BxS, tgt_BxT, adv_on):
   return total, (recon_loss, adv_loss, cos_loss)
 
 
+def orthogonalize(kernel_SxT, *, beta):
+  """One step of W <- (1 + beta) W - beta (W W^T) W towards (semi-)orthogonal rows or columns
+  (MUSE's update after each mapping step)."""
+  return (1.0 + beta) * kernel_SxT - beta * (kernel_SxT @ kernel_SxT.T) @ kernel_SxT
+
+
 def train_step(setup, state, data):
-  """One generator update, then one update of each discriminator. Returns (state, metrics)."""
+  """One generator update, then `disc_steps` updates of D0 (the first on the generator's batch,
+  the others on fresh ones) and one of the monitor D1. Returns (state, metrics)."""
   key = jax.random.fold_in(jax.random.wrap_key_data(state.rng, impl=STEP_PRNG), state.step)
   k_src, k_tgt, k_disc = jax.random.split(key, 3)
   b = setup.batch_size
   # The batch is split over the mesh's devices; every reduction (losses, batch norm) stays global.
-  src = _shard_batch(data.src_NxS[sample_ids(k_src, data.src_cdf_N, n=b)], setup.mesh)
-  tgt = _shard_batch(data.tgt_MxT[sample_ids(k_tgt, data.tgt_cdf_M, n=b)], setup.mesh)
+  sample = lambda k_s, k_t: (
+      _shard_batch(data.src_NxS[sample_ids(k_s, data.src_cdf_N, n=b)], setup.mesh),
+      _shard_batch(data.tgt_MxT[sample_ids(k_t, data.tgt_cdf_M, n=b)], setup.mesh))
+  src, tgt = sample(k_src, k_tgt)
   if setup.skip_logic:
     adv_on = (state.acc_ema >= ADV_MIN_ACC).astype(jnp.float32)
     disc_on = state.acc_ema <= DISC_MAX_ACC
@@ -176,14 +194,31 @@ def train_step(setup, state, data):
                                                adv_on)
   updates, gen_opt_state = setup.gen_tx.update(grads, state.gen_opt_state, state.gen_params)
   gen_params = optax.apply_updates(state.gen_params, updates)
+  if setup.ortho_beta:
+    gen_params = dict(gen_params, kernel=orthogonalize(gen_params["kernel"],
+                                                       beta=setup.ortho_beta))
 
-  mapped = setup.generator.apply({"params": gen_params}, src,
-                                 method=setup.generator.encode)
-  x = jnp.tanh(jnp.concatenate([jax.lax.stop_gradient(mapped), tgt], axis=0))
-  labels = jnp.concatenate([jnp.ones((b,)), jnp.zeros((b,))])
-  disc_vars, disc_opt, d_loss, d_acc = zip(*(
-      _disc_update(setup, v, o, k, x, labels, disc_on)
-      for v, o, k in zip(state.disc_vars, state.disc_opt_state, jax.random.split(k_disc, 2))))
+  s = setup.label_smoothing
+  labels = jnp.concatenate([jnp.full((b,), 1.0 - s), jnp.full((b,), s)])
+  disc_vars, disc_opt = state.disc_vars, state.disc_opt_state
+  d_loss, d_acc = [None, None], [None, None]
+  for i in range(setup.disc_steps):
+    k_step = k_disc
+    if i:  # Fresh batches (the first update's keys are the paper's game's, unchanged).
+      k_s, k_t, k_step = jax.random.split(jax.random.fold_in(k_disc, i), 3)
+      src, tgt = sample(k_s, k_t)
+    mapped = setup.generator.apply({"params": gen_params}, src,
+                                   method=setup.generator.encode)
+    x = jnp.tanh(jnp.concatenate([jax.lax.stop_gradient(mapped), tgt], axis=0))
+    # D0 takes every update; the monitor D1 only the first (it never feeds the generator).
+    updated = [_disc_update(setup, disc_vars[j], disc_opt[j], k, x, labels, disc_on)
+               if i == 0 or j == 0 else None
+               for j, k in enumerate(jax.random.split(k_step, 2))]
+    for j, u in enumerate(updated):
+      if u is not None:
+        disc_vars = disc_vars[:j] + (u[0],) + disc_vars[j + 1:]
+        disc_opt = disc_opt[:j] + (u[1],) + disc_opt[j + 1:]
+        d_loss[j], d_acc[j] = u[2], u[3]
   new_state = state.replace(
       step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
       disc_vars=disc_vars, disc_opt_state=disc_opt,
@@ -201,18 +236,36 @@ def train_step(setup, state, data):
 TRACES = {"train_steps": 0}
 
 
-def make_train_steps(setup, n_steps):
+def make_train_steps(setup, n_steps, *, restarts=1):
   """A jitted function running `n_steps` train steps in one call (lax.scan), state donated.
 
-  Returns (state, metrics averaged over the steps).
+  With `restarts` > 1 the state holds that many independent runs (a leading axis, see
+  `create_restart_states`), advanced side by side by one vmapped step.
+
+  Returns (state, metrics averaged over the steps; per run with restarts).
   """
   @functools.partial(jax.jit, donate_argnums=(0,))
   def train_steps(state, data):
     TRACES["train_steps"] += 1
-    state, metrics = jax.lax.scan(lambda s, _: train_step(setup, s, data), state, None,
-                                  length=n_steps, unroll=2)
-    return state, jax.tree_util.tree_map(jnp.mean, metrics)
+    step = lambda s: train_step(setup, s, data)
+    if restarts > 1:
+      step = jax.vmap(step)
+    state, metrics = jax.lax.scan(lambda s, _: step(s), state, None, length=n_steps, unroll=2)
+    return state, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics)
   return train_steps
+
+
+def create_restart_states(setup, *, seeds, d_src, d_tgt):
+  """The train states of several independent runs (one per seed), stacked on a leading axis."""
+  states = [create_train_state(setup, seed=s, d_src=d_src, d_tgt=d_tgt) for s in seeds]
+  if len(states) == 1:
+    return states[0]
+  return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)
+
+
+def take(tree, i):
+  """Run `i` of a stacked pytree (`create_restart_states`)."""
+  return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
 def encode_all(setup, gen_params, x_NxS, *, block=8192):

@@ -1,0 +1,297 @@
+"""The ladder: where does structure-only mapping work, and where does it stop?
+
+Each rung is a pair of real embedding spaces whose true dictionary is known, from easy to hard:
+
+- R1 rotation: a real space and an exact random rotation of it (GloVe-50, 20k words; the French
+  fastText-300 table, 20k words);
+- R2 noise: the same with Gaussian noise (0.1 or 0.3 of the entries' standard deviation) and 20 %
+  of the words missing on each side (independently);
+- R3 halves: English word2vec on two disjoint random halves of the English corpus (d=100, d=300);
+- R3-size: the halves subsampled to 0.25M-4M tokens a side;
+- R3-domain: dictionaries and glossaries on one side, manuals and package descriptions on the other;
+- R4 real pairs: prepared manifests (corpus en-fr both ways, pretrained en-fr, pretrained en-ru).
+
+On R1-R3 the target words are renamed (`~word`), so no spelling is shared and the gold dictionary
+is the identity: test words are source ranks 5,000-6,500 present on both sides, the supervised
+train words the other shared words among the 5,000 most frequent. Every method is
+`python -m clweadv.main` run as a user would, once per seed; the gold dictionary only reports:
+
+- `procrustes`: supervised orthogonal Procrustes on the train words (the ceiling);
+- `similarity`: `--init=similarity` (VecMap's similarity-structure seed, self-learning, refinement),
+  the non-adversarial reference;
+- `adversarial`: `experiments/adversarial.flags` (adversarial training, then refinement);
+- `adversarial_alone`: the same without refinement (`--refine_iters=0`).
+
+A seed succeeds when its CSLS P@1 reaches `--success_ratio` of the supervised ceiling.
+
+  python benchmarks/ladder_data.py                       # the corpus halves (once, ~40 min)
+  python benchmarks/bench_ladder.py --rungs=R1,R2,R3 --seeds=5 --out=benchmarks/ladder.json
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from absl import app, flags  # pylint: disable=g-import-not-at-top
+
+import common  # pylint: disable=g-import-not-at-top
+import ladder_data  # pylint: disable=g-import-not-at-top
+from clweadv.embeddings import read_embeddings, write_vec  # pylint: disable=g-import-not-at-top
+from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
+from clweadv.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("rungs", ["R1", "R2", "R3"], "Rungs to run: R1 R2 R3 R3-size R3-domain R4.")
+flags.DEFINE_list("methods", ["procrustes", "similarity", "adversarial", "adversarial_alone"],
+                  "Methods (see the module docstring).")
+flags.DEFINE_integer("seeds", 5, "Seeds per method and case (procrustes: one).")
+flags.DEFINE_list("cases", [], "Only these cases (names as printed), e.g. r1_glove50.")
+flags.DEFINE_integer("vocab", 20000, "Words per side on R1-R3 (R3 d=300 full also 50000).")
+flags.DEFINE_float("success_ratio", 0.8, "A seed succeeds at this fraction of supervised.")
+flags.DEFINE_string("data_dir", None, "Prepared data (default $CLWEADV_DATA or ~/.cache/clweadv).")
+flags.DEFINE_string("work_dir", "/tmp/clweadv_ladder", "Cases and run work dirs.")
+flags.DEFINE_list("extra", [], "Extra flags for every adversarial run (name=value).")
+flags.DEFINE_string("out", "", "Write every run and the summary as JSON here.")
+
+METHOD_FLAGS = {
+    "procrustes": ["--model=procrustes", "--normalize=unit,center,unit", "--nostandardize"],
+    "similarity": ["--steps=0", "--init=similarity", "--refine_iters=10",
+                   "--normalize=unit,center,unit", "--nostandardize"],
+    "adversarial": ["--flagfile=" + os.path.join(ROOT, "experiments", "adversarial.flags")],
+    "adversarial_alone": ["--flagfile=" + os.path.join(ROOT, "experiments", "adversarial.flags"),
+                          "--refine_iters=0"],
+}
+PREFIX = "~"   # Target words are renamed: no spelling is shared.
+
+
+def log(msg):
+  print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases: (src.vec, tgt.vec, test dictionary, train dictionary), built once.
+
+
+def _write_pairs(path, words):
+  with open(path, "w", encoding="utf-8") as f:
+    for w in words:
+      f.write(f"{w} {PREFIX}{w}\n")
+
+
+def write_case(case_dir, *, src_words, src_X, tgt_words, tgt_Y):
+  """Writes a same-language case with renamed target words and its identity dictionaries."""
+  os.makedirs(case_dir, exist_ok=True)
+  paths = {k: os.path.join(case_dir, k) for k in ("src.vec", "tgt.vec", "test.txt", "train.txt")}
+  if all(os.path.isfile(p) for p in paths.values()):
+    return paths
+  tgt_set = set(tgt_words)
+  shared = [w for w in src_words if w in tgt_set]
+  rank = {w: i for i, w in enumerate(src_words)}
+  test = [w for w in shared if 5000 <= rank[w] < 6500]
+  if len(test) < 500:  # A small vocabulary: the 1,500 shared words after the first fifth.
+    start = len(shared) // 5
+    test = shared[start:start + 1500]
+  test_set = set(test)
+  train = [w for w in shared if w not in test_set and rank[w] < 5000]
+  write_vec(paths["src.vec"], src_words, src_X)
+  write_vec(paths["tgt.vec"], [PREFIX + w for w in tgt_words], tgt_Y)
+  _write_pairs(paths["test.txt"], test)
+  _write_pairs(paths["train.txt"], train)
+  return paths
+
+
+def _random_rotation(d, seed):
+  q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
+  return (q * np.sign(np.diag(r))).astype(np.float32)
+
+
+def rotation_case(work_dir, name, vec_path, *, vocab, noise=0.0, missing=0.0, seed=1234):
+  """R1/R2: the space, and a rotated copy with optional noise and words missing on each side."""
+  emb = read_embeddings(vec_path, max_vocab=vocab)
+  x = emb.vectors.astype(np.float32)
+  rng = np.random.default_rng(seed)
+  y = x @ _random_rotation(x.shape[1], seed)
+  if noise:
+    y = y + rng.standard_normal(y.shape).astype(np.float32) * (noise * x.std())
+  keep_src = np.sort(rng.permutation(len(x))[:int(round(len(x) * (1 - missing)))])
+  keep_tgt = np.sort(rng.permutation(len(x))[:int(round(len(x) * (1 - missing)))])
+  return write_case(os.path.join(work_dir, name),
+                    src_words=[emb.words[i] for i in keep_src], src_X=x[keep_src],
+                    tgt_words=[emb.words[i] for i in keep_tgt], tgt_Y=y[keep_tgt])
+
+
+def sides_case(work_dir, name, sides, *, vocab):
+  """R3: two word2vec spaces of the same language (`ladder_data.side_embeddings`)."""
+  (src_vec, _), (tgt_vec, _) = sides
+  src = read_embeddings(src_vec, max_vocab=vocab)
+  tgt = read_embeddings(tgt_vec, max_vocab=vocab)
+  return write_case(os.path.join(work_dir, name), src_words=src.words, src_X=src.vectors,
+                    tgt_words=tgt.words, tgt_Y=tgt.vectors)
+
+
+def manifest_case(manifest_path, *, reverse=False):
+  """R4: a prepared real pair (its own FreeDict test/train split)."""
+  with open(os.path.expanduser(manifest_path), encoding="utf-8") as f:
+    m = json.load(f)
+  keys = ("src.vec", "tgt.vec", "test.txt", "train.txt")
+  values = [m["src_emb"], m["tgt_emb"], m["test_dictionary"], m["train_dictionary"]]
+  if reverse:  # The dictionaries are read reversed by --reverse_dictionary-free means: rewrite.
+    out = os.path.join(FLAGS.work_dir, "reversed-" + os.path.basename(os.path.dirname(
+        m["manifest"])))
+    os.makedirs(out, exist_ok=True)
+    rev = []
+    for p in values[2:]:
+      q = os.path.join(out, os.path.basename(p))
+      with open(p, encoding="utf-8") as f, open(q, "w", encoding="utf-8") as g:
+        for line in f:
+          parts = line.split()
+          if len(parts) == 2:
+            g.write(f"{parts[1]} {parts[0]}\n")
+      rev.append(q)
+    values = [values[1], values[0]] + rev
+  return dict(zip(keys, values))
+
+
+def build_cases(rungs, data_dir, vocab):
+  """{name: (rung, paths, extra main flags)} for the requested rungs whose data exist."""
+  wd = FLAGS.work_dir
+  glove = os.path.join(data_dir, "embeddings", "en.glove6b-50d.top50000.vec")
+  fasttext = os.path.join(data_dir, "embeddings", "fr.fasttext-spacy-300d.top50000.vec")
+  if not os.path.isfile(glove):
+    glove = os.path.join(ROOT, "third_party", "glove6b", "en.top5000.vec")
+  if not os.path.isfile(fasttext):
+    fasttext = os.path.join(ROOT, "third_party", "fasttext_fr", "fr.top4000.vec")
+  cases = {}
+  if "R1" in rungs:
+    cases["r1_glove50"] = ("R1", rotation_case(wd, "r1_glove50", glove, vocab=vocab), [])
+    cases["r1_fasttext300"] = ("R1", rotation_case(wd, "r1_fasttext300", fasttext, vocab=vocab),
+                               [])
+  if "R2" in rungs:
+    for noise in (0.1, 0.3):
+      name = f"r2_glove50_noise{noise}"
+      cases[name] = ("R2", rotation_case(wd, name, glove, vocab=vocab, noise=noise,
+                                         missing=0.2), [])
+  halves = lambda **kw: ladder_data.side_embeddings(data_dir, split="halves", **kw)
+  if "R3" in rungs:
+    for dim in (100, 300):
+      cases[f"r3_halves_d{dim}"] = ("R3", sides_case(wd, f"r3_halves_d{dim}", halves(dim=dim),
+                                                     vocab=vocab), [])
+    cases["r3_halves_d300_50k"] = ("R3", sides_case(wd, "r3_halves_d300_50k",
+                                                    halves(dim=300), vocab=50000), [])
+  if "R3-size" in rungs:
+    for tokens in (250000, 500000, 1000000, 2000000, 4000000):
+      name = f"r3_size_{tokens // 1000}k"
+      cases[name] = ("R3-size", sides_case(wd, name, halves(dim=100, max_tokens=tokens),
+                                           vocab=vocab), [])
+  if "R3-domain" in rungs:
+    cases["r3_domain"] = ("R3-domain", sides_case(
+        wd, "r3_domain", ladder_data.side_embeddings(data_dir, split="domain", dim=100),
+        vocab=vocab), [])
+  if "R4" in rungs:
+    pairs = os.path.join(data_dir, "pairs")
+    for sub, rev, name in (("en-fr.corpus.d300", False, "r4_corpus_en_fr"),
+                           ("en-fr.corpus.d300", True, "r4_corpus_fr_en"),
+                           ("en-fr.pretrained", False, "r4_pretrained_en_fr"),
+                           ("en-ru.pretrained", False, "r4_pretrained_en_ru")):
+      path = os.path.join(pairs, sub, "manifest.json")
+      if os.path.isfile(path):
+        cases[name] = ("R4", manifest_case(path, reverse=rev), [])
+      else:
+        log(f"{name}: skipped ({path} missing: python -m clweadv.prepare)")
+  return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs.
+
+
+def run_method(case_name, paths, method, seed, extra):
+  workdir = os.path.join(FLAGS.work_dir, "runs", f"{case_name}.{method}.s{seed}")
+  common.fresh_dir(workdir)
+  cmd = [sys.executable, "-m", "clweadv.main", f"--src_emb={paths['src.vec']}",
+         f"--tgt_emb={paths['tgt.vec']}", f"--test_dictionary={paths['test.txt']}",
+         f"--workdir={workdir}", f"--seed={seed}", "--export=false",
+         f"--experiment={case_name}.{method}"] + METHOD_FLAGS[method] + extra
+  if method == "procrustes":
+    cmd.append(f"--train_dictionary={paths['train.txt']}")
+  elif method.startswith("adversarial"):
+    cmd += [f"--{kv}" for kv in FLAGS.extra]
+  t0, cpu0 = time.time(), os.times()
+  proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+  cpu1 = os.times()
+  if proc.returncode:
+    log(proc.stderr[-3000:])
+    return {"case": case_name, "method": method, "seed": seed, "error": proc.returncode}
+  with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
+    res = json.load(f)
+  row = {"case": case_name, "method": method, "seed": seed,
+         "csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
+         "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
+         "restarts": res.get("restarts"), "wall_s": round(time.time() - t0, 1),
+         "cpu_s": round(cpu1.children_user + cpu1.children_system
+                        - cpu0.children_user - cpu0.children_system, 1)}
+  log(json.dumps(row))
+  return row
+
+
+def summarise(rows, success_ratio):
+  ceiling = {r["case"]: r["csls_p1"] for r in rows if r["method"] == "procrustes"
+             and "csls_p1" in r}
+  out = []
+  keys = sorted({(r["case"], r["method"]) for r in rows}, key=lambda k: (k[0], k[1]))
+  for case, method in keys:
+    rs = [r for r in rows if r["case"] == case and r["method"] == method and "csls_p1" in r]
+    if not rs:
+      continue
+    p1 = [r["csls_p1"] for r in rs]
+    sup = ceiling.get(case)
+    ok = [sup is not None and p >= success_ratio * sup for p in p1]
+    out.append({"case": case, "method": method, "seeds": len(rs),
+                "success": f"{sum(ok)}/{len(rs)}", "mean": round(statistics.mean(p1), 1),
+                "min": round(min(p1), 1),
+                "spread": round(statistics.stdev(p1), 1) if len(p1) > 1 else 0.0,
+                "ratio": round(statistics.mean(p1) / sup, 3) if sup else None,
+                "wall_s": round(statistics.mean(r["wall_s"] for r in rs), 1)})
+  return out
+
+
+def print_table(summary):
+  print("| case | method | success | mean CSLS P@1 | min | spread | of supervised | wall s |")
+  print("|---|---|---|---|---|---|---|---|")
+  for s in summary:
+    print(f"| {s['case']} | {s['method']} | {s['success']} | {s['mean']} | {s['min']} | "
+          f"{s['spread']} | {s['ratio']} | {s['wall_s']} |")
+
+
+def main(argv):
+  del argv
+  data_dir = FLAGS.data_dir or default_data_dir()
+  cases = build_cases(FLAGS.rungs, data_dir, FLAGS.vocab)
+  if FLAGS.cases:
+    cases = {k: v for k, v in cases.items() if k in FLAGS.cases}
+  rows = []
+  log(common.machine())
+  for name, (rung, paths, extra) in cases.items():
+    for method in FLAGS.methods:
+      seeds = [0] if method == "procrustes" else range(FLAGS.seeds)
+      for seed in seeds:
+        row = run_method(name, paths, method, seed, extra)
+        row["rung"] = rung
+        rows.append(row)
+        if FLAGS.out:
+          write_json(FLAGS.out, {"machine": common.machine(), "rows": rows,
+                                 "summary": summarise(rows, FLAGS.success_ratio)})
+  print_table(summarise(rows, FLAGS.success_ratio))
+
+
+if __name__ == "__main__":
+  app.run(main)
