@@ -79,6 +79,9 @@ def test_malformed_embedding_file(tmp_path, case):
     ([f"--train_dictionary={EN_FR_DICT}"], "--train_dictionary"),
     (["--flagfile=/nonexistent/x.flags"], "x.flags"),
     (["--no_such_flag=1"], "no_such_flag"),
+    (["--label_smoothing=0.7"], "--label_smoothing"),
+    (["--restarts=0"], "--restarts"),
+    (["--disc_steps=0"], "--disc_steps"),
 ])
 def test_bad_flags(tmp_path, args, needle):
   base = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={tmp_path / 'run'}"]
