@@ -247,7 +247,8 @@ def run_method(case_name, paths, method, seed, extra):
          "csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
          "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
          "restarts": res.get("restarts"), "rounds": res.get("rounds"),
-         "alone_csls_p1": _logged_p1(workdir, res.get("selected_step")),
+         "alone_csls_p1": _logged_p1(workdir, res.get("selected_step"),
+                                     res.get("selected_round") or 0),
          "wall_s": round(time.time() - t0, 1),
          "cpu_s": round(cpu1.children_user + cpu1.children_system
                         - cpu0.children_user - cpu0.children_system, 1)}
@@ -255,11 +256,13 @@ def run_method(case_name, paths, method, seed, extra):
   return row
 
 
-def _logged_p1(workdir, step):
-  """The test CSLS P@1 the run logged at `step` (the adversarial stage alone), or None."""
+def _logged_p1(workdir, step, round_k=0):
+  """The test CSLS P@1 the run logged at `step` of round `round_k` (the adversarial stage
+  alone), or None."""
   if not step:
     return None
-  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+  sub = os.path.join(workdir, f"round{round_k}") if round_k else workdir
+  with open(os.path.join(sub, "metrics.jsonl"), encoding="utf-8") as f:
     for line in f:
       row = json.loads(line)
       if row.get("step") == step and "test/csls/p@1" in row:
@@ -287,7 +290,8 @@ def summarise(rows, success_ratio):
                 "alone": _mean_or_none([r.get("alone_csls_p1") for r in rs]),
                 "judged": f"{sum(bool(r.get('success')) for r in rs)}/{len(rs)}"
                           if method == "adversarial" else "",
-                "wall_s": round(statistics.mean(r["wall_s"] for r in rs), 1)})
+                "wall_s": round(statistics.mean(r["wall_s"] for r in rs), 1),
+                "cpu_s": round(statistics.mean(r["cpu_s"] for r in rs), 1)})
   return out
 
 
@@ -298,12 +302,12 @@ def _mean_or_none(values):
 
 def print_table(summary):
   print("| case | method | success | mean CSLS P@1 | min | spread | of supervised | "
-        "adversarial stage alone | judged a success | wall s |")
-  print("|---|---|---|---|---|---|---|---|---|---|")
+        "adversarial stage alone | judged a success | wall s | CPU s |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|")
   for s in summary:
     print(f"| {s['case']} | {s['method']} | {s['success']} | {s['mean']} | {s['min']} | "
           f"{s['spread']} | {s['ratio']} | {s['alone'] if s['alone'] is not None else ''} | "
-          f"{s['judged']} | {s['wall_s']} |")
+          f"{s['judged']} | {s['wall_s']} | {s['cpu_s']} |")
 
 
 def main(argv):

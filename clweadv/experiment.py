@@ -265,6 +265,9 @@ def _run(cfg):
   return results
 
 
+ROUND_SEED_STRIDE = 1000  # Round k trains seeds --seed + 1000 k + r: apart from other --seeds.
+
+
 def _adversarial(run, write_config):
   """Adversarial training, selection among restarts, then refinement; with `--success_margin`,
   judged against chance and tried again with new seeds (up to `--restart_rounds` rounds, each in
@@ -282,14 +285,14 @@ def _adversarial(run, write_config):
     def writer_factory(start, workdir=workdir):  # Called once a checkpoint, if any, is restored.
       write_config()
       return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
-    seed = cfg.seed + k * cfg.restarts
+    seed = cfg.seed + ROUND_SEED_STRIDE * k
     candidates = run.train(writer_factory, workdir=workdir, seed=seed)
     restart, (params, _, step) = _select(run, candidates, seed=seed)
     mapped = train.encode_all(run.setup, params, run.src_x)
     W = linear_mapping(params)
     if cfg.init != "none" or cfg.refine_iters:
       mapped, W = _self_learn(run, mapped, W, workdir=workdir)
-    out = {"mapped": mapped, "W": W, "step": step, "restart": k * cfg.restarts + restart,
+    out = {"mapped": mapped, "W": W, "step": step, "restart": restart, "round": k,
            "criterion": None}
     if not cfg.success_margin:
       return mapped, W, step, out["restart"], {}
@@ -307,7 +310,8 @@ def _adversarial(run, write_config):
         f"{cfg.success_margin}: {'success' if success else 'failed'}")
     if success:
       break
-  judged = {"rounds": k + 1, "success": bool(success), "chance_criterion": round(chance, 4)}
+  judged = {"rounds": k + 1, "selected_round": best["round"], "success": bool(success),
+            "chance_criterion": round(chance, 4)}
   if not success:
     log(f"warning: no round reached the criterion of chance ({chance:.4f}) + "
         f"{cfg.success_margin}: the mapping is probably wrong (the best round is kept)")

@@ -13,10 +13,10 @@ SMALL = ["--max_vocab=500", "--steps=20", "--log_every=10", "--eval_every=10",
          "--checkpoint_every=10", "--criterion_vocab=200", "--export_vocab=20"]
 
 
-def run_main(*args, cwd=ROOT):
+def run_main(*args, cwd=ROOT, timeout=300):
   env = dict(os.environ, PYTHONPATH=ROOT)
   return subprocess.run([sys.executable, "-m", "clweadv.main", *args], capture_output=True,
-                        text=True, cwd=cwd, env=env, timeout=300)
+                        text=True, cwd=cwd, env=env, timeout=timeout)
 
 
 def _lines(path, n):
