@@ -214,6 +214,9 @@ def from_flags(resolve_pair=None):
     _positive(name, getattr(f, name), allow_zero=True)
   if not f.label_smoothing < 0.5 or not f.disc_input_dropout < 1:
     raise InputError("--label_smoothing must be < 0.5 and --disc_input_dropout < 1")
+  if f.ortho_beta and f.model != "aae":
+    raise InputError(f"--ortho_beta={f.ortho_beta}: orthogonalises the linear encoder of "
+                     f"--model=aae only (--model={f.model})")
   _positive("disc_steps", f.disc_steps)
   _positive("restarts", f.restarts)
   _positive("restart_rounds", f.restart_rounds)

@@ -82,6 +82,7 @@ def test_malformed_embedding_file(tmp_path, case):
     (["--label_smoothing=0.7"], "--label_smoothing"),
     (["--restarts=0"], "--restarts"),
     (["--disc_steps=0"], "--disc_steps"),
+    (["--ortho_beta=0.01", "--model=deep_aae"], "--ortho_beta"),
 ])
 def test_bad_flags(tmp_path, args, needle):
   base = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={tmp_path / 'run'}"]
