@@ -52,6 +52,7 @@ import ladder_data  # pylint: disable=g-import-not-at-top
 from clweadv.embeddings import read_embeddings, write_vec  # pylint: disable=g-import-not-at-top
 from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
 from clweadv.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
+from clweadv.refine import random_orthogonal  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("rungs", ["R1", "R2", "R3"], "Rungs to run: R1 R2 R3 R3-size R3-domain R4.")
@@ -119,17 +120,12 @@ def write_case(case_dir, *, src_words, src_X, tgt_words, tgt_Y):
   return paths
 
 
-def _random_rotation(d, seed):
-  q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
-  return (q * np.sign(np.diag(r))).astype(np.float32)
-
-
 def rotation_case(work_dir, name, vec_path, *, vocab, noise=0.0, missing=0.0, seed=1234):
   """R1/R2: the space, and a rotated copy with optional noise and words missing on each side."""
   emb = read_embeddings(vec_path, max_vocab=vocab)
   x = emb.vectors.astype(np.float32)
   rng = np.random.default_rng(seed)
-  y = x @ _random_rotation(x.shape[1], seed)
+  y = x @ random_orthogonal(x.shape[1], x.shape[1], seed=seed)
   if noise:
     y = y + rng.standard_normal(y.shape).astype(np.float32) * (noise * x.std())
   keep_src = np.sort(rng.permutation(len(x))[:int(round(len(x) * (1 - missing)))])

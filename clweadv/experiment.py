@@ -136,8 +136,8 @@ class Run:
     """Trains `--restarts` runs side by side (seeds `--seed`, `--seed`+1, ...) with checkpoints
     and resume, evaluating each every `--eval_every` steps.
 
-    Returns one candidate per run, each (params of its evaluation step with the best
-    unsupervised criterion, that criterion, that step).
+    Returns one candidate per run, each (mapped source, params of its evaluation step with the
+    best unsupervised criterion, that criterion, that step).
     """
     cfg = self.cfg
     mesh = train.make_mesh()
@@ -207,10 +207,10 @@ class Run:
     candidates = []
     for r in range(runs):
       evaluated = int(np.atleast_1d(best["step"])[r]) >= 0
-      candidates.append((run_params(best["params"] if evaluated else state.gen_params, r),
+      params = run_params(best["params"] if evaluated else state.gen_params, r)
+      candidates.append((train.encode_all(setup, params, self.src_x), params,
                          float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
                          int(np.atleast_1d(best["step"])[r]) if evaluated else step))
-    self.setup = setup
     return candidates
 
 
@@ -287,8 +287,7 @@ def _adversarial(run, write_config):
       return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
     seed = cfg.seed + ROUND_SEED_STRIDE * k
     candidates = run.train(writer_factory, workdir=workdir, seed=seed)
-    restart, (params, _, step) = _select(run, candidates, seed=seed)
-    mapped = train.encode_all(run.setup, params, run.src_x)
+    restart, (mapped, params, _, step) = _select(run, candidates, seed=seed)
     W = linear_mapping(params)
     if cfg.init != "none" or cfg.refine_iters:
       mapped, W = _self_learn(run, mapped, W, workdir=workdir)
@@ -319,7 +318,8 @@ def _adversarial(run, write_config):
 
 
 def _select(run, candidates, *, seed):
-  """The index and candidate (params, criterion, step) of the run to keep among the restarts.
+  """The index and candidate (mapped, params, criterion, step) of the run to keep among the
+  restarts.
 
   With refinement to follow, each linear candidate is ranked by the unsupervised criterion after
   one refinement iteration (refinement amplifies a weak but right start: the criterion after it
@@ -331,7 +331,7 @@ def _select(run, candidates, *, seed):
     return 0, candidates[0]
   from clweadv import refine  # pylint: disable=g-import-not-at-top
   scores = []
-  for r, (params, crit, _) in enumerate(candidates):
+  for r, (_, params, crit, _) in enumerate(candidates):
     W = linear_mapping(params)
     if W is not None and (cfg.refine_iters or cfg.init == "aae"):
       W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=1,

@@ -200,7 +200,7 @@ def train_step(setup, state, data):
 
   s = setup.label_smoothing
   labels = jnp.concatenate([jnp.full((b,), 1.0 - s), jnp.full((b,), s)])
-  disc_vars, disc_opt = state.disc_vars, state.disc_opt_state
+  disc_vars, disc_opt = list(state.disc_vars), list(state.disc_opt_state)
   d_loss, d_acc = [None, None], [None, None]
   for i in range(setup.disc_steps):
     k_step = k_disc
@@ -210,18 +210,14 @@ def train_step(setup, state, data):
     mapped = setup.generator.apply({"params": gen_params}, src,
                                    method=setup.generator.encode)
     x = jnp.tanh(jnp.concatenate([jax.lax.stop_gradient(mapped), tgt], axis=0))
+    keys = jax.random.split(k_step, 2)
     # D0 takes every update; the monitor D1 only the first (it never feeds the generator).
-    updated = [_disc_update(setup, disc_vars[j], disc_opt[j], k, x, labels, disc_on)
-               if i == 0 or j == 0 else None
-               for j, k in enumerate(jax.random.split(k_step, 2))]
-    for j, u in enumerate(updated):
-      if u is not None:
-        disc_vars = disc_vars[:j] + (u[0],) + disc_vars[j + 1:]
-        disc_opt = disc_opt[:j] + (u[1],) + disc_opt[j + 1:]
-        d_loss[j], d_acc[j] = u[2], u[3]
+    for j in ((0, 1) if i == 0 else (0,)):
+      disc_vars[j], disc_opt[j], d_loss[j], d_acc[j] = _disc_update(
+          setup, disc_vars[j], disc_opt[j], keys[j], x, labels, disc_on)
   new_state = state.replace(
       step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
-      disc_vars=disc_vars, disc_opt_state=disc_opt,
+      disc_vars=tuple(disc_vars), disc_opt_state=tuple(disc_opt),
       acc_ema=ACC_EMA_DECAY * state.acc_ema + (1 - ACC_EMA_DECAY) * d_acc[0])
   metrics = {
       "train/gen_loss": gen_loss, "train/recon_loss": recon_loss, "train/adv_loss": adv_loss,
