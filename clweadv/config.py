@@ -99,6 +99,10 @@ flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictio
 flags.DEFINE_bool("export", True, "Write mapped vectors, mapping.npy and the induced dictionary.")
 
 # Devices.
+flags.DEFINE_float("device_timeout", 30, "Seconds the host may wait on one computation over "
+                   "several devices (a training chunk, a retrieval block) before the run stops "
+                   "with an error instead of hanging in a collective; 0: wait for ever.",
+                   lower_bound=0)
 flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() first, so that the "
                   "device mesh spans every host (TPU pod slices, several GPU hosts).")
 flags.DEFINE_string("coordinator_address", None, "With --distributed outside TPU/SLURM "

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation, train
+from clweadv import evaluation, train, watchdog
 from clweadv.checkpoint import Checkpointer
 from clweadv.config import Config
 from clweadv.dictionary import read_dictionary
@@ -174,7 +174,9 @@ class Run:
           fns[n] = train.make_train_steps(setup, n, restarts=runs)
         tick = time.time()
         state, metrics = fns[n](state, data)
-        metrics = {k: float(np.mean(v)) for k, v in jax.device_get(metrics).items()}
+        with watchdog.waiting(f"training steps {step + 1}-{step + n}", devices=mesh.size):
+          metrics = jax.device_get(metrics)
+        metrics = {k: float(np.mean(v)) for k, v in metrics.items()}
         step += n
         bad = [k for k, v in metrics.items() if not np.isfinite(v)]
         if bad:

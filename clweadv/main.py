@@ -7,7 +7,7 @@ import sys
 
 from absl import app, flags
 
-from clweadv import config
+from clweadv import config, watchdog
 from clweadv.errors import exit_on_input_error, parse_flags, reject_arguments
 
 flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
@@ -23,6 +23,7 @@ def main(argv):
 
   def run():
     config.init_distributed()
+    watchdog.configure(flags.FLAGS.device_timeout)
     cfg = config.from_flags(resolve_pair=resolve_pair)
     try:
       experiment.run_experiment(cfg)

@@ -34,6 +34,8 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from clweadv import watchdog
+
 DEFAULT_BLOCK_SIZE = 2048
 DEFAULT_QUERY_BLOCK_SIZE = 512
 
@@ -203,11 +205,17 @@ def _blocked_topk(query_NxD, keys_MxD, bias_M, *, scale, k, block_size, query_bl
     begin = min(start, num_queries - rows)
     chunk = jnp.asarray(query_NxD[begin:begin + rows], jnp.float32)
     s, i = scan(chunk, keys_MxD, bias_M, scale)
+    if mesh is not None or progress is not None:
+      # Sharded: one scan in flight at a time. The scans share no data, so a runtime may start
+      # them in different orders on different devices (XLA's CPU client does): each device then
+      # waits in a different scan's all-gather and the process hangs.
+      with watchdog.waiting(f"retrieving neighbours of queries {begin}-{begin + rows}",
+                            devices=1 if mesh is None else mesh.size):
+        jax.block_until_ready(s)
     skip = start - begin
     scores.append(s[skip:])
     ids.append(i[skip:])
     if progress is not None:
-      jax.block_until_ready(s)
       progress(min(start + rows, num_queries), num_queries)
   if len(scores) == 1:
     return scores[0], ids[0]

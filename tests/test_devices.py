@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -58,27 +59,81 @@ def test_sharded_retrieval_matches_one_device(tmp_path):
 
 
 def _run(workdir, devices):
+  """A whole short experiment: training, evaluation, selection, refinement, export."""
   env = dict(os.environ, PYTHONPATH=ROOT,
              XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   args = [sys.executable, "-m", "clweadv.main", f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}",
           "--src_lang=en", "--tgt_lang=fr", "--max_vocab=2000", "--steps=40", "--log_every=20",
-          "--eval_every=20", "--checkpoint_every=40", "--criterion_vocab=1000",
-          "--export=false", f"--workdir={workdir}"]
+          "--eval_every=20", "--checkpoint_every=40", "--criterion_vocab=1000", "--init=aae",
+          "--refine_iters=2", "--refine_vocab=1500", "--export_vocab=500",
+          f"--test_dictionary={EN_FR_DICT}", f"--workdir={workdir}"]
   proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
-  return rows
+  return [r for r in rows if "train/gen_loss" in r], json.load(open(os.path.join(workdir, "results.json")))
 
 
 def test_four_devices_match_one(tmp_path):
-  one = _run(tmp_path / "one", 1)
-  four = _run(tmp_path / "four", 4)
+  (one, one_results), (four, four_results) = _run(tmp_path / "one", 1), _run(tmp_path / "four", 4)
   assert [r["step"] for r in one] == [r["step"] for r in four] == [20, 40]
   for a, b in zip(one, four):
     for key in ("train/gen_loss", "train/recon_loss", "train/cos_loss", "train/disc_loss",
                 "monitor/disc_acc", "valid/mean_cosine"):
       # Sums split over devices round differently; adversarial training amplifies it slowly.
       assert abs(a[key] - b[key]) < 1e-3 * max(1.0, abs(a[key])), (key, a[key], b[key])
+  assert four_results["selected_step"] == one_results["selected_step"]
+  for method in ("nn", "csls"):
+    assert abs(four_results["bli"][method]["p@1"] - one_results["bli"][method]["p@1"]) <= 0.5
+  mapping = np.load(tmp_path / "four" / "mapping.npy")
+  assert mapping.shape == (50, 300)
+  assert len(open(tmp_path / "four" / "dictionary.en-fr.tsv").read().splitlines()) == 500
+
+
+# Many heavy retrieval blocks in a row over 4 devices: each block's all-gather must be joined by
+# every device before the next block starts (unordered blocks hung the process in XLA's CPU
+# client). The 4,000 real French vectors, repeated, make each block take long enough.
+_MANY_BLOCKS = f"""
+import numpy as np
+from clweadv import retrieval
+from clweadv.embeddings import read_embeddings
+fr = read_embeddings({FR_FASTTEXT!r}).vectors
+_, ids = retrieval.topk_cosine(np.tile(fr, (6, 1)), np.tile(fr, (4, 1)), k=1)
+assert (np.asarray(ids)[:, 0] % len(fr) == np.tile(np.arange(len(fr)), 6)).mean() > 0.99
+print("ok")
+"""
+
+
+def test_many_sharded_retrieval_blocks_finish():
+  env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  proc = subprocess.run([sys.executable, "-c", _MANY_BLOCKS], capture_output=True, text=True,
+                        env=env, cwd=ROOT, timeout=600)
+  assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+_STALL = """
+import time
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from clweadv import watchdog
+watchdog.configure(2)
+mesh = Mesh(np.array(jax.devices()), ("data",))
+x = jax.device_put(jnp.ones(4), NamedSharding(mesh, PartitionSpec("data")))
+stall = lambda v: (time.sleep(120), v)[1]
+out = jax.jit(lambda x: jax.pure_callback(stall, jax.ShapeDtypeStruct(x.shape, x.dtype), x))(x)
+with watchdog.waiting("training steps 1-100", devices=2):
+  jax.block_until_ready(out)
+"""
+
+
+def test_stalled_devices_end_the_run_with_one_line():
+  env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+  tick = time.time()
+  proc = subprocess.run([sys.executable, "-c", _STALL], capture_output=True, text=True, env=env,
+                        cwd=ROOT, timeout=600)
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert proc.stderr.strip().splitlines()[-1].startswith(
+      "error: the devices made no progress for 2 s while training steps 1-100"), proc.stderr
+  assert time.time() - tick < 60
 
 
 def test_distributed_runtime_with_one_process(tmp_path):
