@@ -18,12 +18,12 @@ setup(
         "absl-py>=1.4",
         "gensim>=4.3",
         "matplotlib>=3.5",
+        # Read the pretrained vectors shipped in PyPI packages (GloVe's word index, navec).
+        "pyarrow",
+        "msgpack",
     ],
     extras_require={
         # nbclient, nbformat and ipykernel execute experiments/colab_tpu.ipynb in its test.
         "test": ["pytest>=7", "nbclient>=0.8", "nbformat>=5.7", "ipykernel>=6"],
-        # Installed --no-deps by `clweadv.prepare` when missing (see README): these packages
-        # would otherwise pull in whole NLP stacks.
-        "pretrained": ["pyarrow", "msgpack"],
     },
 )

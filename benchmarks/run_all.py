@@ -1,4 +1,5 @@
-r"""Every figure the README quotes, in one command, as one Markdown table with the machine.
+r"""The benchmark figures README.md and docs/ quote, in one command, as one Markdown table with
+the machine.
 
   python benchmarks/run_all.py [--only=train,prepare,retrieval,experiments,large_vocab] \
       [--out=benchmarks/RESULTS.md]
@@ -8,7 +9,7 @@ Runs, each in its own process:
 - prepare: `bench_prepare.py --pair=en-it` into a fresh data dir (the whole download, corpus
   building and word2vec training), then the cached call;
 - retrieval: `bench_retrieval.py` (NN and CSLS BLI at 50k and 200k words, extra memory);
-- experiments: the README's commands `python -m clweadv.main --flagfile=experiments/en_it.flags`
+- experiments: the commands `python -m clweadv.main --flagfile=experiments/en_it.flags`
   (the faithful adversarial autoencoder) and `experiments/en_fr_unsup.flags` (the dictionary-free
   default), wall time, peak memory and CSLS P@1 (data prepared first, not timed here);
 - large_vocab: `bench_large_vocab.py` (the 400,000-word GloVe table, peak memory).

@@ -31,7 +31,7 @@ class TrainState:
   The two discriminators are a pair: D0 (`disc_vars[0]`) trains the generator, D1 (another
   initialisation, same batches) only monitors. Their updates are two independent chains of
   kernels, which XLA's CPU runtime runs side by side on two cores (faster there than one
-  `vmap`-ed chain; README, *Speed*).
+  `vmap`-ed chain; docs/speed.md).
   """
   step: jnp.ndarray
   gen_params: Any
