@@ -41,17 +41,17 @@ def test_second_run_on_the_same_workdir_is_refused(tmp_path):
   assert not os.path.exists(tmp_path / "metrics.jsonl")
 
 
-def _cli(workdir):
+def _cli(workdir, extra=(), stderr=None):
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
   from conftest import EN_GLOVE, FR_FASTTEXT, ROOT  # pylint: disable=g-import-not-at-top
   args = [sys.executable, "-m", "clweadv.main", f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}",
           "--src_lang=en", "--tgt_lang=fr", "--max_vocab=1000", "--steps=200", "--log_every=50",
           "--eval_every=100", "--checkpoint_every=50", "--criterion_vocab=500",
-          "--export_vocab=50", f"--workdir={workdir}"]
+          "--export_vocab=50", f"--workdir={workdir}", *extra]
   env = dict(os.environ, PYTHONPATH=ROOT)
   return lambda: subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+                                  stderr=stderr if stderr is not None else subprocess.DEVNULL)
 
 
 def test_sigkill_then_resume_gives_the_same_results(tmp_path):
@@ -77,3 +77,39 @@ def test_sigkill_then_resume_gives_the_same_results(tmp_path):
   rows = lambda d: [{k: v for k, v in r.items() if k not in ("steps_per_second", "valid/seconds")}
                     for r in read_metrics(d)]
   assert rows(straight) == rows(killed)
+
+
+def test_sigint_and_sigterm_save_the_current_step_and_resume_to_the_same_results(tmp_path):
+  import re  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  # Checkpoints only at the end: what survives the signal is the checkpoint the signal saved.
+  extra = ["--steps=300", "--log_every=10", "--checkpoint_every=300"]
+  straight = tmp_path / "straight"
+  assert _cli(straight, extra)().wait(timeout=600) == 0
+  for signum in (signal.SIGINT, signal.SIGTERM):
+    stopped = tmp_path / signum.name
+    proc = _cli(stopped, extra, stderr=subprocess.PIPE)()
+    deadline = time.time() + 600
+    while not (stopped / "metrics.jsonl").exists() or not (stopped / "metrics.jsonl").stat().st_size:
+      assert time.time() < deadline and proc.poll() is None
+      time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 128 + signum, err[-2000:]
+    last = err.decode().strip().splitlines()[-1]
+    match = re.fullmatch(r"interrupted at step (\d+); resume with the same command", last)
+    assert match, err[-2000:]
+    step = int(match.group(1))
+    assert 0 < step < 300 and step % 10 == 0
+    assert Checkpointer(str(stopped)).latest_step() == step
+    assert [r["step"] for r in read_metrics(stopped)][-1] == step
+    assert not (stopped / "results.json").exists()
+    assert _cli(stopped, extra)().wait(timeout=600) == 0
+    a, b = (json.load(open(d / "results.json")) for d in (straight, stopped))
+    a.pop("wall_seconds"), b.pop("wall_seconds")
+    assert a == b
+    np.testing.assert_array_equal(np.load(straight / "mapping.npy"),
+                                  np.load(stopped / "mapping.npy"))
