@@ -70,7 +70,8 @@ def _run(workdir, devices):
   proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
-  return [r for r in rows if "train/gen_loss" in r], json.load(open(os.path.join(workdir, "results.json")))
+  results = json.load(open(os.path.join(workdir, "results.json")))
+  return [r for r in rows if "train/gen_loss" in r], results
 
 
 def test_four_devices_match_one(tmp_path):
