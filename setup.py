@@ -7,7 +7,13 @@ setup(
                  "autoencoder of Barone 2016 in JAX, with BLI evaluation and refinement."),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["clweadv", "clweadv.*"]),
+    license="Apache-2.0",
+    # The pair lists shipped in third_party/freedict (prepare's fallback when apt cannot fetch a
+    # dictionary) travel inside the package as clweadv/third_party/freedict.
+    packages=find_packages(include=["clweadv", "clweadv.*"]) + ["clweadv.third_party"],
+    package_dir={"clweadv.third_party": "third_party"},
+    package_data={"clweadv.third_party": ["freedict/*.txt", "freedict/COPYING.*",
+                                           "freedict/README.md"]},
     python_requires=">=3.10",
     install_requires=[
         "jax>=0.4.30",

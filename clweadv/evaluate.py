@@ -13,22 +13,27 @@ import numpy as np
 from absl import app, flags
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
+from clweadv.progress import Progress
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("src_emb", None, "Source embeddings (.vec text or word2vec .bin).")
-flags.DEFINE_string("tgt_emb", None, "Target embeddings, same formats.")
-flags.DEFINE_string("dictionary", None, "MUSE-style test dictionary: one 'source target' per line.")
-flags.DEFINE_string("mapping", None,
-                    "Optional (d_src x d_tgt) .npy matrix W; the source is mapped as src @ W.")
-flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods: any of nn, csls.")
-flags.DEFINE_string("output", None, "Optional JSON file for the results (written atomically).")
-flags.DEFINE_integer("max_vocab", 200000, "Keep the first N words of each space (0 = all).")
-flags.DEFINE_boolean("reverse", False,
-                     "Also evaluate target -> source (queries from the dictionary's 2nd column).")
-flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
-flags.DEFINE_list("ks", ["1", "5", "10"], "The k of each reported P@k.")
-flags.DEFINE_integer("block_size", 2048, "Key rows scored at a time (memory vs speed).")
+
+def define_flags():
+  """The CLI's flags (defined only when run as a program: `clweadv.main` shares the names)."""
+  flags.DEFINE_string("src_emb", None, "Source embeddings (.vec text or word2vec .bin).")
+  flags.DEFINE_string("tgt_emb", None, "Target embeddings, same formats.")
+  flags.DEFINE_string("dictionary", None,
+                      "MUSE-style test dictionary: one 'source target' per line.")
+  flags.DEFINE_string("mapping", None,
+                      "Optional (d_src x d_tgt) .npy matrix W; the source is mapped as src @ W.")
+  flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods: any of nn, csls.")
+  flags.DEFINE_string("output", None, "Optional JSON file for the results (written atomically).")
+  flags.DEFINE_integer("max_vocab", 200000, "Keep the first N words of each space (0 = all).")
+  flags.DEFINE_boolean("reverse", False,
+                       "Also evaluate target -> source (queries from the dictionary's 2nd column).")
+  flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
+  flags.DEFINE_list("ks", ["1", "5", "10"], "The k of each reported P@k.")
+  flags.DEFINE_integer("block_size", 2048, "Key rows scored at a time (memory vs speed).")
 
 
 def _check_flags():
@@ -101,7 +106,7 @@ def run():
                            reverse=reverse)
     progress = None
     if "csls" in methods:
-      progress = retrieval.StderrProgress(f"CSLS r_S over {len(k_vectors)} targets")
+      progress = Progress(f"CSLS r_S over {len(k_vectors)} targets: queries")
     block = evaluation.bli(src_mapped_NxD=q_vectors, tgt_MxD=k_vectors, dictionary=dico,
                            methods=methods, ks=ks, csls_k=FLAGS.csls_k,
                            block_size=FLAGS.block_size, progress=progress)
@@ -119,4 +124,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main, flags_parser=parse_flags)

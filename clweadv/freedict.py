@@ -15,8 +15,10 @@ import os
 import random
 import re
 
+from absl import app
+
 from clweadv import dictionary
-from clweadv.errors import InputError
+from clweadv.errors import InputError, exit_on_input_error, parse_flags
 from clweadv.fileio import atomic_open
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -231,6 +233,10 @@ def extract_pair(dictd_dir, src, tgt):
 
 def main(argv):
   """`python -m clweadv.freedict DICTD_DIR OUT_DIR SRC-TGT...`: writes OUT_DIR/SRC-TGT.txt."""
+  exit_on_input_error(lambda: _extract(argv[1:]))
+
+
+def _extract(argv):
   if len(argv) < 3:
     raise InputError("usage: python -m clweadv.freedict DICTD_DIR OUT_DIR SRC-TGT [SRC-TGT ...]")
   dictd_dir, out_dir = argv[0], argv[1]
@@ -241,12 +247,6 @@ def main(argv):
     write_pairs(out, sorted(pairs))
     print(f"{out}: {len(pairs)} pairs, {len({s for s, _ in pairs})} {src} words "
           f"from {' + '.join(used)}")
-
-
-if __name__ == "__main__":
-  import sys
-  from clweadv.errors import exit_on_input_error
-  exit_on_input_error(lambda: main(sys.argv[1:]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,3 +336,7 @@ def read_apertium(bin_path, lt_print, *, reverse=False, env=None):
     if a and b:
       out.add((b, a) if reverse else (a, b))
   return out
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=parse_flags)

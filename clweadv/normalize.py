@@ -74,7 +74,7 @@ def normalize(x_NxD, *, steps=DEFAULT):
     elif step == "unit_dims":
       x /= np.maximum(x.std(axis=0, keepdims=True), 1e-8)
     else:
-      raise InputError(f"--normalize: unknown normalisation step {step!r}")
+      raise ValueError(f"unknown normalisation step {step!r} (known: {', '.join(STEPS)})")
   return x
 
 

@@ -153,7 +153,7 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
     int64 array P x 2 of (source row, target row), sorted and without duplicates.
   """
   if mode not in INDUCTION_MODES:
-    raise InputError(f"--induction: unknown mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
+    raise ValueError(f"unknown induction mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
   direction, kind = mode.split("_")
   xw = _unit(src_mapped_NxD[:vocab])
   z = _unit(tgt_MxD[:vocab])
@@ -378,7 +378,7 @@ def anchor_pairs(*, src_words, tgt_words, vocab=20000, kind="identical"):
     int64 array P x 2 of (source row, target row).
   """
   if kind not in ("identical", "numerals"):
-    raise InputError(f"--init: unknown anchor kind {kind!r} (known: identical, numerals)")
+    raise ValueError(f"unknown anchor kind {kind!r} (known: identical, numerals)")
   index = {w: j for j, w in enumerate(tgt_words[:vocab])}
   pairs = [(i, index[w]) for i, w in enumerate(src_words[:vocab]) if w in index
            and (kind == "identical" or _NUMERAL.fullmatch(w))]
@@ -427,7 +427,7 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
     and objective, the unsupervised criterion after each stage and the seconds spent.
   """
   if init not in INITS:
-    raise InputError(f"--init: unknown value {init!r} (known: {', '.join(INITS)})")
+    raise ValueError(f"unknown init {init!r} (known: {', '.join(INITS)})")
   t0 = time.perf_counter()
   d, e = src_NxD.shape[1], tgt_MxE.shape[1]
   info = {"init": init, "seed": seed}
@@ -446,11 +446,12 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
     seed_pairs = anchor_pairs(src_words=src_words, tgt_words=tgt_words, vocab=anchor_vocab,
                               kind=init)
     if len(seed_pairs) < 2:
-      raise InputError(f"--init={init}: the two vocabularies share {len(seed_pairs)} such "
-                       f"word forms among their {anchor_vocab} most frequent words")
+      raise InputError(f"the {init} start needs words spelt the same in both vocabularies: "
+                       f"they share {len(seed_pairs)} among their {anchor_vocab} most frequent "
+                       "words")
   elif init == "aae":
     if W_init is None:
-      raise InputError("--init=aae needs the adversarial autoencoder's mapping (W_init)")
+      raise ValueError("init='aae' needs the adversarial autoencoder's mapping (W_init)")
     W = np.asarray(W_init, np.float32)
     if W.shape != (d, e):
       raise ValueError(f"W_init has shape {W.shape}, expected {(d, e)}")

@@ -58,5 +58,5 @@ def test_parse_steps():
   assert parse_steps("") == ()
   with pytest.raises(InputError, match="--normalize.*'whiten'"):
     parse_steps("unit,whiten")
-  with pytest.raises(InputError):
-    normalize(np.ones((2, 2)), steps="unit,bogus")
+  with pytest.raises(ValueError, match="unknown normalisation step 'bogus'"):
+    normalize(np.ones((2, 2)), steps=("unit", "bogus"))

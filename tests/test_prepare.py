@@ -117,3 +117,17 @@ def test_no_apt_falls_back_to_shipped_lists(tmp_path, monkeypatch):
   assert ("gatto", "cat") in pairs
   with pytest.raises(InputError, match=r"dict-freedict-eng-rus.*--freedict_dir"):
     prepare.gold_dictionary("en", "ru", str(tmp_path))
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_shipped_pair_lists(tmp_path):
+  """prepare's fallback dictionaries (third_party/freedict) survive a plain `pip install .`."""
+  import zipfile  # pylint: disable=g-import-not-at-top
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                         str(tmp_path), repo], capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  (wheel,) = tmp_path.glob("clweadv-*.whl")
+  names = set(zipfile.ZipFile(wheel).namelist())
+  for pair in ("en-de", "en-es", "en-fr", "en-it"):
+    assert f"clweadv/third_party/freedict/{pair}.txt" in names
