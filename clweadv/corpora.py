@@ -12,6 +12,7 @@ even number, every other language only odd ones, so the same item never appears 
 A Bible is used on the English side only.
 """
 
+import contextlib
 import dataclasses
 import glob
 import gzip
@@ -29,6 +30,7 @@ import zlib
 
 from clweadv.errors import InputError
 from clweadv.fileio import atomic_open, write_json
+from clweadv.progress import Progress
 
 LANGS = ("en", "fr", "it", "de", "es")
 
@@ -555,31 +557,28 @@ def build_corpus(lang, cache_dir, *, out_path=None):
   t0, cpu0 = time.time(), time.process_time()
   all_stats, seen = {}, set()
   with atomic_open(out_path) as out:
-    for src in srcs:
+    for k, src in enumerate(srcs):
       t = time.time()
-      if src.read is None:
-        path = fetch_descriptions(lang, deb_dir)
-        f = open(path, encoding="utf-8")
-        items = read_descriptions(f, lang)
-      else:
-        f = None
-        roots = {p: fetch_package(p, deb_dir) for p in src.packages}
-        items = src.read(roots, lang)
-      st = {}
-      n = 0
-      for line in clean_items(items, lang=lang, translated=src.translated, seen=seen, stats=st):
-        out.write(line + "\n")
-        n += 1
-        if n % 20000 == 0:
-          print(f"\r  corpus {lang}: {src.name}: {st.get('tokens', 0) / 1e6:.1f}M tokens",
-                end="", file=sys.stderr, flush=True)
-      if f is not None:
-        f.close()
+      label = f"prepare {lang}: corpus, source {k + 1} of {len(srcs)} ({src.name})"
+      bar, st, n = Progress(f"{label}, paragraphs"), {}, 0
+      with contextlib.ExitStack() as stack:
+        if src.read is None:
+          path = fetch_descriptions(lang, deb_dir)
+          items = read_descriptions(stack.enter_context(open(path, encoding="utf-8")), lang)
+        else:
+          roots = {p: fetch_package(p, deb_dir) for p in src.packages}
+          items = src.read(roots, lang)
+        for line in clean_items(items, lang=lang, translated=src.translated, seen=seen,
+                                stats=st):
+          out.write(line + "\n")
+          n += 1
+          if n % 20000 == 0:
+            bar(n, None, f"{st.get('tokens', 0) / 1e6:.1f}M tokens")
       st["seconds"] = round(time.time() - t, 1)
       all_stats[src.name] = st
-      print(f"\r  corpus {lang}: {src.name}: {st.get('tokens', 0) / 1e6:.2f}M tokens, "
-            f"{st.get('paragraphs', 0)} paragraphs ({st['seconds']} s)", file=sys.stderr,
-            flush=True)
+      bar.close()
+      print(f"{label}: {st.get('tokens', 0) / 1e6:.2f}M tokens, {st.get('paragraphs', 0)} "
+            f"paragraphs ({st['seconds']} s)", file=sys.stderr, flush=True)
   stats = {"lang": lang, "tokens": sum(s.get("tokens", 0) for s in all_stats.values()),
            "paragraphs": sum(s.get("paragraphs", 0) for s in all_stats.values()),
            "seconds": round(time.time() - t0, 1),

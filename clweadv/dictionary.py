@@ -13,9 +13,8 @@ import dataclasses
 import os
 
 import numpy as np
-from absl import logging
 
-from clweadv.errors import InputError
+from clweadv.errors import InputError, warn
 from clweadv.fileio import split_lines
 
 
@@ -117,11 +116,10 @@ def read_dictionary(path, *, src_index, tgt_index, reverse=False, quiet=False):
   missing_tgt = len(gold) - missing_src - len(queries)
   in_vocab = sum(len(gold[s]) for s in queries)
   if not quiet and (missing_src or missing_tgt):
-    logging.warning(
-        "%s: %d of %d source words not in the source vocabulary, %d more without any target in "
-        "the target vocabulary; %d queries (coverage %.1f%%), %d of %d pairs used", path,
-        missing_src, len(gold), missing_tgt, len(queries), 100.0 * len(queries) / len(gold),
-        in_vocab, len(pairs))
+    warn(f"{path}: {missing_src} of {len(gold)} source words not in the source vocabulary, "
+         f"{missing_tgt} more without any target in the target vocabulary; {len(queries)} "
+         f"queries (coverage {100.0 * len(queries) / len(gold):.1f}%), {in_vocab} of "
+         f"{len(pairs)} pairs used")
   if not queries:
     raise InputError(f"{path}: none of its {len(pairs)} pairs has both words in the embedding "
                      f"vocabularies ({missing_src} of {len(gold)} source words missing)")

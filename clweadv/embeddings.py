@@ -73,6 +73,9 @@ def _read_text(path, max_vocab):
       if dim is None:
         dim = len(parts) - 1
       if len(parts) - 1 != dim:
+        if declared is not None and not rows:  # The first row disagrees with the header.
+          raise InputError(f"{path}:1: the header declares dimension {dim}, but the first "
+                           f"vector (line {lineno}) has {len(parts) - 1} values")
         raise InputError(f"{path}:{lineno}: row has {len(parts) - 1} values, expected {dim}")
       try:
         rows.append(np.array(parts[1:], dtype=np.float32))

@@ -8,6 +8,12 @@ import tempfile
 import numpy as np
 
 
+def _umask():
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="w", encoding="utf-8"):
   """Opens a temporary file beside `path`; renames it to `path` only if the block succeeds."""
@@ -17,6 +23,7 @@ def atomic_open(path, mode="w", encoding="utf-8"):
   fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                              dir=directory)
   os.close(fd)
+  os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 -> what a plain open() would give.
   try:
     kwargs = {} if "b" in mode else {"encoding": encoding}
     with open(tmp, mode, **kwargs) as f:
@@ -66,3 +73,17 @@ def read_run_config(workdir):
       return json.load(f)
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
     raise InputError(f"{path}: unreadable ({e})")
+
+
+def warn_if_failed(workdir):
+  """Warns (one line) when the run's `results.json` says its mapping failed (`failure`, judged
+  from the unsupervised criterion and the diversity at the end of the run)."""
+  from clweadv.errors import warn  # pylint: disable=g-import-not-at-top
+  try:
+    with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
+      failure = json.load(f).get("failure")
+  except (OSError, ValueError):
+    return
+  if failure:
+    warn(f"{workdir}: this run's mapping probably failed ({failure}); its translations are not "
+         "to be trusted")

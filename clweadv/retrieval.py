@@ -24,8 +24,6 @@ Example:
 """
 
 import functools
-import sys
-import time
 from typing import Callable, Optional
 
 import jax
@@ -293,21 +291,3 @@ def csls_translate(*, src_NxD, tgt_MxD, query_ids=None, k=1, csls_k=10,
   scores, ids = csls_topk(query_QxD, tgt_MxD, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
                           block_size=block_size, query_block_size=query_block_size)
   return scores, ids, r_tgt_M
-
-
-class StderrProgress:
-  """A `progress` callback printing one `\\r`-updated line to stderr (rate and ETA)."""
-
-  def __init__(self, label, stream=None):
-    self.label = label
-    self.stream = stream or sys.stderr
-    self.start = time.perf_counter()
-
-  def __call__(self, done, total):
-    elapsed = time.perf_counter() - self.start
-    rate = done / elapsed if elapsed > 0 else 0.0
-    eta = (total - done) / rate if rate > 0 else 0.0
-    end = "\n" if done >= total else ""
-    self.stream.write(f"\r{self.label}: {done}/{total} ({100.0 * done / total:5.1f}%) "
-                      f"{elapsed:6.1f}s elapsed, ~{eta:5.1f}s left{end}")
-    self.stream.flush()

@@ -8,11 +8,13 @@ already normalised and mapped), and prints the top-k target words with their sco
 
 import os
 import sys
+import time
 
 from absl import app, flags
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags
-from clweadv.fileio import read_run_config
+from clweadv.fileio import read_run_config, warn_if_failed
+from clweadv.progress import duration
 
 FLAGS = flags.FLAGS
 
@@ -34,7 +36,13 @@ def load_workdir(workdir):
   for p in files:
     if not os.path.isfile(p):
       raise InputError(f"{p}: missing; the run has not finished or ran with --export=false")
-  return cfg, read_embeddings(files[0]), read_embeddings(files[1])
+  out = [cfg]
+  for p in files:
+    tick = time.monotonic()
+    print(f"loading {p}", end="", file=sys.stderr, flush=True)
+    out.append(read_embeddings(p))
+    print(f": {len(out[-1])} words, {duration(time.monotonic() - tick)}", file=sys.stderr)
+  return tuple(out)
 
 
 def translate(words, *, src, tgt, k=10, retrieval="csls", csls_k=10):
@@ -66,6 +74,7 @@ def main(argv):
     if FLAGS.k <= 0:
       raise InputError(f"--k={FLAGS.k}: must be > 0")
     cfg, src, tgt = load_workdir(FLAGS.workdir)
+    warn_if_failed(FLAGS.workdir)
     for word, hits in translate(words, src=src, tgt=tgt, k=FLAGS.k, retrieval=FLAGS.retrieval,
                                 csls_k=FLAGS.csls_k):
       if hits is None:

@@ -1,23 +1,41 @@
 """Word2vec skip-gram embeddings of a corpus (gensim), written as `.vec` + a `word count` file."""
 
 import logging
-import sys
+import re
 import time
 
 from clweadv.embeddings import write_counts, write_vec
+from clweadv.progress import Progress
 
 
 class _Progress(logging.Handler):
-  """Shows gensim's progress lines as one `\\r`-updated line on stderr."""
+  """Turns gensim's log into progress lines: counting words, then epoch k of n with an estimate
+  of the time left over all epochs."""
+
+  def __init__(self, label, epochs):
+    super().__init__()
+    self.epochs = epochs
+    self.counting = Progress(f"{label}: word2vec, counting words in paragraphs")
+    self.training = Progress(f"{label}: word2vec, training", percent=True)
+    self.first_epoch = None  # gensim numbers epochs from 0 or 1, depending on its version.
 
   def emit(self, record):
     msg = record.getMessage()
-    if "PROGRESS" in msg or "EPOCH" in msg:
-      print("\r  " + msg[:100].ljust(100), end="", file=sys.stderr, flush=True)
+    counted = re.search(r"PROGRESS: at sentence #(\d+)", msg)
+    epoch = re.match(r"EPOCH (\d+) - PROGRESS: at ([\d.]+)%", msg)
+    if counted and int(counted.group(1)):
+      self.counting(int(counted.group(1)))
+    elif epoch:
+      if self.first_epoch is None:
+        self.first_epoch = int(epoch.group(1))
+      k = int(epoch.group(1)) - self.first_epoch
+      # One thread's estimate of an epoch's share can pass 100 %.
+      done = (100.0 * k + min(float(epoch.group(2)), 100.0)) / self.epochs
+      self.training(done, 100, f"epoch {k + 1} of {self.epochs}")
 
 
 def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, window=5,
-                   min_count=5, negative=10, epochs=5, workers=2, seed=1):
+                   min_count=5, negative=10, epochs=5, workers=2, seed=1, label="word2vec"):
   """Trains skip-gram word2vec on a one-paragraph-per-line corpus like Barone (2016).
 
   Writes the `max_vocab` most frequent words (frequency order) to `vec_path` and their corpus
@@ -25,7 +43,7 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
   """
   from gensim.models import Word2Vec
   logger = logging.getLogger("gensim")
-  handler = _Progress()
+  handler = _Progress(label, epochs)
   logger.addHandler(handler)
   old_level, old_propagate = logger.level, logger.propagate
   logger.setLevel(logging.INFO)
@@ -39,7 +57,8 @@ def train_word2vec(corpus_path, *, dim, vec_path, vocab_path, max_vocab=50000, w
     logger.removeHandler(handler)
     logger.setLevel(old_level)
     logger.propagate = old_propagate
-    print("", file=sys.stderr)
+    handler.counting.close()
+    handler.training.close()
   seconds, cpu = time.time() - t0, time.process_time() - cpu0
   wv = model.wv
   words = wv.index_to_key[:max_vocab] if max_vocab else list(wv.index_to_key)

@@ -118,3 +118,27 @@ def test_first_run_is_the_pretrained_dictionary_free_experiment():
   runs = re.findall(r"python -m clweadv\.main [^\n]*", _read(README))
   assert runs[0].strip() == (
       "python -m clweadv.main --flagfile=experiments/en_fr_pretrained_unsup.flags")
+
+
+def test_the_readme_first_run_maps_the_shipped_slices(tmp_path):
+  """The README's first `clweadv.main` command, word for word, on the shipped GloVe and fastText
+  slices instead of the prepared pair (no download): it finishes, translates, judges itself a
+  success, and says where its results are. Its dependencies come with the set-up commands."""
+  import json  # pylint: disable=g-import-not-at-top
+  import shlex  # pylint: disable=g-import-not-at-top
+  import pyarrow  # pylint: disable=g-import-not-at-top,unused-import
+  import msgpack  # pylint: disable=g-import-not-at-top,unused-import
+  sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+  from conftest import EN_FR_DICT, EN_GLOVE, FR_FASTTEXT  # pylint: disable=g-import-not-at-top
+  command = shlex.split(re.findall(r"python -m clweadv\.main [^\n]*", _read(README))[0])
+  slices = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--test_dictionary={EN_FR_DICT}",
+            "--refine_vocab=3000", "--criterion_vocab=3000", "--export_vocab=100",
+            f"--workdir={tmp_path}"]
+  proc = subprocess.run([sys.executable] + command[1:] + slices, capture_output=True, text=True,
+                        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), timeout=900)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = json.load(open(tmp_path / "results.json"))
+  assert results["bli"]["csls"]["p@1"] > 20, results["bli"]
+  assert results["success"] is True and results["model"] == "none", results
+  assert f"results in {tmp_path / 'results.json'}" in proc.stderr.splitlines()[-1]
+  assert proc.stderr.splitlines()[0] == f"work dir: {tmp_path}"

@@ -48,17 +48,21 @@ def _bad_vec_cases(tmp_path):
   nan = rows[:7] + [" ".join([word, "nan"] + values[1:])] + rows[8:]
   dup = rows[:10] + [rows[3]] + rows[11:]
   header = ["12 x 50\n"] + rows[1:]
+  header_dim = ["29 300\n"] + rows[1:]  # A header stating another dimension than the rows'.
   non_utf8 = rows[:4] + [b"\xff\xfe" + rows[4].encode("utf-8")] + rows[5:]
   return {
       "ragged": (_write(tmp_path / "ragged.vec", ragged), ":6:"),
       "nan": (_write(tmp_path / "nan.vec", nan), ":8:"),
       "duplicate": (_write(tmp_path / "dup.vec", dup), "duplicate"),
       "header": (_write(tmp_path / "header.vec", header), ":1:"),
+      "header_dim": (_write(tmp_path / "header_dim.vec", header_dim),
+                     ":1: the header declares dimension 300, but the first vector (line 2) "
+                     "has 50 values"),
       "utf8": (_write(tmp_path / "utf8.vec", non_utf8), ":5:"),
   }
 
 
-@pytest.mark.parametrize("case", ["ragged", "nan", "duplicate", "header", "utf8"])
+@pytest.mark.parametrize("case", ["ragged", "nan", "duplicate", "header", "header_dim", "utf8"])
 def test_malformed_embedding_file(tmp_path, case):
   path, where = _bad_vec_cases(tmp_path)[case]
   proc = run_main(f"--src_emb={path}", f"--tgt_emb={FR_FASTTEXT}",
@@ -132,6 +136,32 @@ def test_damaged_checkpoint_and_config_are_refused_and_loses_nothing(tmp_path):
   before = _snapshot(workdir)
   _one_line_error(run_main(*args), "config.json")
   assert _snapshot(workdir) == before
+
+
+def test_missing_flagfile_is_named_once(tmp_path):
+  line = _one_line_error(run_main("--flagfile=/nonexistent/x.flags"))
+  assert line == ("error: Unable to open flagfile: [Errno 2] No such file or directory: "
+                  "'/nonexistent/x.flags'")
+
+
+@pytest.mark.parametrize("workdir,why", [
+    ("file", "(it is a file, not a directory)"),
+    ("file/sub", "(not a directory: "),
+    ("/sys/clweadv-run", "(operation not permitted: /sys/clweadv-run)"),  # Even for root.
+])
+def test_unusable_workdir(tmp_path, workdir, why):
+  (tmp_path / "file").write_text("keep me\n")
+  workdir = workdir if workdir.startswith("/") else str(tmp_path / workdir)
+  proc = run_main(f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={workdir}",
+                  *SMALL)
+  _one_line_error(proc, f"--workdir={workdir}: cannot use it as the work dir {why}")
+  assert (tmp_path / "file").read_text() == "keep me\n"
+
+
+def test_help_exits_zero():
+  proc = run_main("--helpshort")
+  assert proc.returncode == 0 and "--flagfile" not in proc.stderr
+  assert "--steps" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("lines,needle", [
