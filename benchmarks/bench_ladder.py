@@ -51,7 +51,7 @@ import common  # pylint: disable=g-import-not-at-top
 import ladder_data  # pylint: disable=g-import-not-at-top
 from clweadv.embeddings import read_embeddings, write_vec  # pylint: disable=g-import-not-at-top
 from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
-from clweadv.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
+from clweadv.data.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
 from clweadv.refine import random_orthogonal  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS

@@ -37,7 +37,7 @@ def _prepare_args():
 
 
 def _manifest():
-  from clweadv import prepare  # pylint: disable=g-import-not-at-top
+  from clweadv.data import prepare  # pylint: disable=g-import-not-at-top
   data_dir = FLAGS.data_dir or prepare.default_data_dir()
   path = os.path.join(prepare.pair_dir(data_dir, "en", "fr", "pretrained", None,
                                        FLAGS.max_vocab), "manifest.json")

@@ -18,9 +18,10 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import common  # pylint: disable=g-import-not-at-top
-from clweadv import corpora, freedict, prepare  # pylint: disable=g-import-not-at-top
+from clweadv import prepare as prepare_cli  # pylint: disable=g-import-not-at-top
+from clweadv.data import corpora, freedict, prepare  # pylint: disable=g-import-not-at-top
 
-prepare.define_flags()  # --pair --source --dim --data_dir --max_vocab ...
+prepare_cli.define_flags()  # --pair --source --dim --data_dir --max_vocab ...
 flags.DEFINE_bool("offline", False, "Only the offline micro-benchmarks on shipped excerpts.")
 flags.DEFINE_string("json_out", None, "Also write the rows to this JSON file.")
 FLAGS = flags.FLAGS

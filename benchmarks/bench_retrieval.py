@@ -54,7 +54,7 @@ def _maxrss_mb():
 def prepare(size, directory):
   """Writes src_mapped.npy, tgt.npy, words.txt, dict.txt for the first `size` GloVe words."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from clweadv import pretrained  # pylint: disable=g-import-not-at-top
+  from clweadv.data import pretrained  # pylint: disable=g-import-not-at-top
   done = os.path.join(directory, "done")
   if os.path.exists(done):
     return

@@ -25,9 +25,9 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
-from clweadv import corpora  # pylint: disable=g-import-not-at-top
+from clweadv.data import corpora  # pylint: disable=g-import-not-at-top
 from clweadv.fileio import atomic_open, write_json  # pylint: disable=g-import-not-at-top
-from clweadv.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
+from clweadv.data.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
 
 DICTIONARIES = ("gcide", "wordnet")
 MANUALS = ("manpages", "help", "linux-doc", "descriptions")
@@ -99,7 +99,7 @@ def side_embeddings(data_dir, *, split, dim, max_tokens=0, max_vocab=50000):
   (the trained spaces were not aligned by it: the identity map gave CSLS P@1 0.5 on the d=100
   halves, supervised Procrustes 98.1; different seeds rule it out).
   """
-  from clweadv.word2vec import train_word2vec  # pylint: disable=g-import-not-at-top
+  from clweadv.data.word2vec import train_word2vec  # pylint: disable=g-import-not-at-top
   out = []
   for i, corpus in enumerate(build_sides(data_dir, split=split, max_tokens=max_tokens)):
     stem = corpus[:-len(".txt")] + f".d{dim}.seed{1 + i}"

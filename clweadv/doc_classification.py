@@ -11,7 +11,7 @@ finished run's exported vectors (`vectors-SRC.vec` is mapped into the space of
 `vectors-TGT.vec`). `--direction=SRC-TGT` (the run's pair, either order) trains on the first
 language and tests on the second.
 
-Documents and the vectors' corpora: `clweadv.corpora` keeps a description in the English corpus
+Documents and the vectors' corpora: `clweadv.data.corpora` keeps a description in the English corpus
 when its `Description-md5` hashes to an even number and in the other language's corpus when odd.
 Each document here is taken from its own language's side of that split (English documents have
 even hashes, the others odd), so every training and test document is text its language's
@@ -68,7 +68,7 @@ class Document:
 
 def read_sections(lines_iter):
   """{package: (section, source package)} of an apt `Packages` index."""
-  from clweadv.corpora import read_stanzas  # pylint: disable=g-import-not-at-top
+  from clweadv.data.corpora import read_stanzas  # pylint: disable=g-import-not-at-top
   out = {}
   for stanza in read_stanzas(lines_iter):
     name, section = stanza.get("Package"), stanza.get("Section")
@@ -81,7 +81,7 @@ def read_sections(lines_iter):
 def read_documents(lines_iter, *, lang, sections):
   """The documents of an apt Translation-LANG index on LANG's side of the corpus split whose
   package has a section, in index order (one per package, the first)."""
-  from clweadv import corpora  # pylint: disable=g-import-not-at-top
+  from clweadv.data import corpora  # pylint: disable=g-import-not-at-top
   field, out, seen = "Description-" + lang, [], set()
   for stanza in corpora.read_stanzas(lines_iter):
     name, md5 = stanza.get("Package"), stanza.get("Description-md5")
@@ -341,7 +341,7 @@ def _check_flags(run_cfg):
 
 
 def run():
-  from clweadv import corpora, prepare  # pylint: disable=g-import-not-at-top
+  from clweadv.data import corpora, prepare  # pylint: disable=g-import-not-at-top
   from clweadv.fileio import read_run_config, write_json  # pylint: disable=g-import-not-at-top
   from clweadv.translate import load_workdir  # pylint: disable=g-import-not-at-top
   (train_lang, test_lang), sizes = _check_flags(read_run_config(FLAGS.workdir))

@@ -19,6 +19,7 @@ from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, Interrupted, deferred_interrupts, warn
 from clweadv.fileio import atomic_open, read_run_config, save_npy, write_json
 from clweadv.metrics import MetricsWriter
+from clweadv.progress import Progress
 from clweadv.sampling import cdf_from_probabilities, sampling_probabilities, zipf_counts
 
 
@@ -118,8 +119,10 @@ class Run:
   def evaluate(self, mapped_NxT, *, full=False):
     cfg = self.cfg
     # r_S (every target against every mapped source) is the costly part of CSLS: computed once.
+    progress = Progress(f"final evaluation: CSLS neighbourhoods of {len(self.tgt_x)} target "
+                        "words") if full else None
     r_tgt = evaluation.csls_r_tgt(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
-                                  csls_k=cfg.csls_k)
+                                  csls_k=cfg.csls_k, progress=progress)
     out = {
         "valid/mean_cosine": evaluation.mean_cosine_criterion(
             src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x, top_n=cfg.criterion_vocab,

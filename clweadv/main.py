@@ -18,7 +18,7 @@ def main(argv):
   from clweadv import experiment, train  # pylint: disable=g-import-not-at-top
 
   def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
-    from clweadv import prepare  # pylint: disable=g-import-not-at-top
+    from clweadv.data import prepare  # pylint: disable=g-import-not-at-top
     return prepare.ensure_pair(**kwargs)
 
   def run():

@@ -35,16 +35,12 @@ import numpy as np
 
 from clweadv import evaluation, retrieval
 from clweadv.errors import InputError
+from clweadv.normalize import unit_rows
 
 INITS = ("similarity", "aae", "identity", "identical", "numerals")
 _NUMERAL = re.compile(r"[0-9]+(?:[.,:/-][0-9]+)*")
 INDUCTION_MODES = ("mutual_csls", "union_csls", "s2t_csls", "t2s_csls",
                    "mutual_nn", "union_nn", "s2t_nn", "t2s_nn")
-
-
-def _unit(x):
-  x = np.asarray(x, np.float32)
-  return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,8 +151,8 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   if mode not in INDUCTION_MODES:
     raise ValueError(f"unknown induction mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
   direction, kind = mode.split("_")
-  xw = _unit(src_mapped_NxD[:vocab])
-  z = _unit(tgt_MxD[:vocab])
+  xw = unit_rows(src_mapped_NxD[:vocab])
+  z = unit_rows(tgt_MxD[:vocab])
   # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. A query's
   # own r does not change its argmax, so only the keys' r is computed (zeros for plain nearest
   # neighbours).
@@ -276,16 +272,16 @@ def similarity_profiles(x_NxD, *, vocab=4000, quantiles=0):
   (unit, center, unit): a description of the word by the shape of its similarity distribution,
   comparable across languages (VecMap). `quantiles` > 0 keeps that many evenly spaced values of
   each sorted row (cheaper, nearly the same)."""
-  x = _unit(x_NxD[:vocab]).astype(np.float64)
+  x = unit_rows(x_NxD[:vocab]).astype(np.float64)
   u, s, _ = np.linalg.svd(x, full_matrices=False)
   sim = ((u * s) @ u.T).astype(np.float32)
   sim.sort(axis=1)
   if quantiles and quantiles < sim.shape[1]:
     cols = np.linspace(0, sim.shape[1] - 1, quantiles).round().astype(np.int64)
     sim = sim[:, cols]
-  sim = _unit(sim)
+  sim = unit_rows(sim)
   sim -= sim.mean(axis=0, keepdims=True)
-  return _unit(sim)
+  return unit_rows(sim)
 
 
 def similarity_init(*, src_NxD, tgt_MxE, vocab=4000, csls_k=10, direction="union",
@@ -323,8 +319,8 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
   if (seed_pairs is None) == (W is None):
     raise ValueError("self_learning needs exactly one of seed_pairs and W")
   t0 = time.perf_counter()
-  x = _unit(src_NxD[:vocab])
-  z = _unit(tgt_MxE[:vocab])
+  x = unit_rows(src_NxD[:vocab])
+  z = unit_rows(tgt_MxE[:vocab])
   zj = jnp.asarray(z)
   if W is None:
     seed_pairs = np.asarray(seed_pairs)
@@ -341,7 +337,7 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
         break
       keep_prob = min(1.0, keep_prob * keep_growth)
       last_improvement = it
-    xw = _unit(x @ W)
+    xw = unit_rows(x @ W)
     xwj = jnp.asarray(xw)
     r_tgt = csls_r(z, xw, k=csls_k)
     kf, kb = jax.random.split(jax.random.fold_in(rng_key, it))

@@ -20,6 +20,7 @@ import numpy as np
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 from clweadv.fileio import read_run_config, warn_if_failed
+from clweadv.normalize import unit_rows
 
 FLAGS = flags.FLAGS
 
@@ -78,7 +79,7 @@ def _projection(path, workdir, cfg, dictionary, n_pairs):
   s_rows = d.src_ids[order]
   t_rows = np.array([d.gold_ids[i][0] for i in order])
   x = np.concatenate([src.vectors[s_rows], tgt.vectors[t_rows]])
-  x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+  x = unit_rows(x)
   x = x - x.mean(axis=0)
   _, _, vt = np.linalg.svd(x, full_matrices=False)
   p = x @ vt[:2].T

@@ -129,7 +129,7 @@ def missing_runs(names, runs_dir):
 def _train_dictionary(spec):
   if not spec.supervised:
     return None
-  from clweadv import prepare  # pylint: disable=g-import-not-at-top
+  from clweadv.data import prepare  # pylint: disable=g-import-not-at-top
   pair, dim = spec.supervised
   return prepare.ensure_pair(pair=pair, source="corpus", dim=dim)["train_dictionary"]
 

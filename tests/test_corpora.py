@@ -2,7 +2,7 @@
 
 import os
 
-from clweadv import corpora
+from clweadv.data import corpora
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "third_party", "debian_descriptions")
 

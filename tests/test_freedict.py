@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from clweadv import freedict
+from clweadv.data import freedict
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError
 

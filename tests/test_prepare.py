@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from clweadv import freedict, prepare
+from clweadv.data import freedict, prepare
 from clweadv.errors import InputError
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "third_party")
@@ -100,14 +100,14 @@ def test_corpus_pair_en_it(tmp_path):
 
 
 def test_unfetchable_package_names_it(tmp_path):
-  from clweadv import corpora
+  from clweadv.data import corpora
   with pytest.raises(InputError, match="no-such-package-clweadv"):
     corpora.fetch_package("no-such-package-clweadv", str(tmp_path))
   assert not os.listdir(os.path.join(tmp_path, "pkgs"))   # nothing left that looks complete
 
 
 def test_no_apt_falls_back_to_shipped_lists(tmp_path, monkeypatch):
-  from clweadv import corpora
+  from clweadv.data import corpora
 
   def no_apt(package, cache_dir):
     raise InputError(f"could not fetch Debian package {package} (no apt lists)")

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from clweadv import pretrained
+from clweadv.data import pretrained
 from clweadv.embeddings import read_embeddings, write_vec
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "third_party")

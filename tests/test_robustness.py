@@ -86,28 +86,32 @@ def test_sigint_and_sigterm_save_the_current_step_and_resume_to_the_same_results
   import time  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   # Checkpoints only at the end: what survives the signal is the checkpoint the signal saved.
-  extra = ["--steps=300", "--log_every=10", "--checkpoint_every=300"]
+  extra = ["--steps=200", "--log_every=10", "--checkpoint_every=200"]
+  signals = (signal.SIGINT, signal.SIGTERM)
   straight = tmp_path / "straight"
-  assert _cli(straight, extra)().wait(timeout=600) == 0
-  for signum in (signal.SIGINT, signal.SIGTERM):
-    stopped = tmp_path / signum.name
-    proc = _cli(stopped, extra, stderr=subprocess.PIPE)()
-    deadline = time.time() + 600
-    while not (stopped / "metrics.jsonl").exists() or not (stopped / "metrics.jsonl").stat().st_size:
+  runs = {s: tmp_path / s.name for s in signals}
+  procs = {s: _cli(d, extra, stderr=subprocess.PIPE)() for s, d in runs.items()}
+  for signum, proc in procs.items():  # Both signalled runs are interrupted in mid-training.
+    metrics, deadline = runs[signum] / "metrics.jsonl", time.time() + 600
+    while not metrics.exists() or not metrics.stat().st_size:
       assert time.time() < deadline and proc.poll() is None
       time.sleep(0.05)
     proc.send_signal(signum)
+  for signum, proc in procs.items():
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 128 + signum, err[-2000:]
     last = err.decode().strip().splitlines()[-1]
     match = re.fullmatch(r"interrupted at step (\d+); resume with the same command", last)
     assert match, err[-2000:]
     step = int(match.group(1))
-    assert 0 < step < 300 and step % 10 == 0
-    assert Checkpointer(str(stopped)).latest_step() == step
-    assert [r["step"] for r in read_metrics(stopped)][-1] == step
-    assert not (stopped / "results.json").exists()
-    assert _cli(stopped, extra)().wait(timeout=600) == 0
+    assert 0 < step < 200 and step % 10 == 0
+    assert Checkpointer(str(runs[signum])).latest_step() == step
+    assert [r["step"] for r in read_metrics(runs[signum])][-1] == step
+    assert not (runs[signum] / "results.json").exists()
+  assert _cli(straight, extra)().wait(timeout=600) == 0
+  resumed = [_cli(d, extra)() for d in runs.values()]
+  assert [p.wait(timeout=600) for p in resumed] == [0, 0]
+  for stopped in runs.values():
     a, b = (json.load(open(d / "results.json")) for d in (straight, stopped))
     a.pop("wall_seconds"), b.pop("wall_seconds")
     assert a == b

@@ -11,7 +11,7 @@ EXCERPT = os.path.join(ROOT, "third_party", "debian_descriptions", "Translation-
 
 _TRAIN = """
 import sys
-from clweadv.word2vec import train_word2vec
+from clweadv.data.word2vec import train_word2vec
 text = open(sys.argv[1], encoding="utf-8").read()
 with open(sys.argv[2] + ".txt", "w", encoding="utf-8") as f:
   for _ in range(30):  # ~700k tokens: a few seconds.

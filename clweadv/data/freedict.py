@@ -232,13 +232,13 @@ def extract_pair(dictd_dir, src, tgt):
 
 
 def main(argv):
-  """`python -m clweadv.freedict DICTD_DIR OUT_DIR SRC-TGT...`: writes OUT_DIR/SRC-TGT.txt."""
+  """`python -m clweadv.data.freedict DICTD_DIR OUT_DIR SRC-TGT...`: writes OUT_DIR/SRC-TGT.txt."""
   exit_on_input_error(lambda: _extract(argv[1:]))
 
 
 def _extract(argv):
   if len(argv) < 3:
-    raise InputError("usage: python -m clweadv.freedict DICTD_DIR OUT_DIR SRC-TGT [SRC-TGT ...]")
+    raise InputError("usage: python -m clweadv.data.freedict DICTD_DIR OUT_DIR SRC-TGT [SRC-TGT ...]")
   dictd_dir, out_dir = argv[0], argv[1]
   for pair in argv[2:]:
     src, tgt = pair.split("-")

@@ -177,7 +177,7 @@ def read_fortunes(paths):
 
 def read_dictd_text(index_path):
   """Every entry of a dictd database as paragraphs (blank-line separated, `[...]` dropped)."""
-  from clweadv import freedict
+  from clweadv.data import freedict
   data_path = index_path[:-len(".index")] + ".dict.dz"
   data = freedict.read_dict_data(data_path).decode("utf-8", errors="replace")
   done = set()
