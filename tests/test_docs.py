@@ -142,3 +142,14 @@ def test_the_readme_first_run_maps_the_shipped_slices(tmp_path):
   assert results["success"] is True and results["model"] == "none", results
   assert f"results in {tmp_path / 'results.json'}" in proc.stderr.splitlines()[-1]
   assert proc.stderr.splitlines()[0] == f"work dir: {tmp_path}"
+
+
+def test_the_python_example_maps_evaluates_and_translates():
+  code = re.search(r"```python\n(.*?)```", _read(os.path.join(ROOT, "docs", "python.md")),
+                   re.S).group(1)
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                        env=dict(os.environ, PYTHONPATH=ROOT), timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  p1 = float(re.search(r"CSLS P@1 ([\d.]+)", proc.stdout).group(1))
+  assert p1 > 20, proc.stdout
+  assert re.search(r"^water -> .*\beau\b", proc.stdout, re.M), proc.stdout

@@ -13,7 +13,7 @@ from conftest import ROOT
 
 MODULES = sorted(f"clweadv.{m.name}" for m in pkgutil.iter_modules(clweadv.__path__))
 COMMANDS = ["clweadv.main", "clweadv.prepare", "clweadv.evaluate", "clweadv.translate",
-            "clweadv.report", "clweadv.doc_classification", "clweadv.data.freedict"]
+            "clweadv.report", "clweadv.doc_classification", "clweadv.freedict"]
 
 
 def test_all_modules_import_together():

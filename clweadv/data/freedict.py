@@ -15,10 +15,8 @@ import os
 import random
 import re
 
-from absl import app
-
 from clweadv import dictionary
-from clweadv.errors import InputError, exit_on_input_error, parse_flags
+from clweadv.errors import InputError
 from clweadv.fileio import atomic_open
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -231,112 +229,13 @@ def extract_pair(dictd_dir, src, tgt):
   return pairs, used
 
 
-def main(argv):
-  """`python -m clweadv.data.freedict DICTD_DIR OUT_DIR SRC-TGT...`: writes OUT_DIR/SRC-TGT.txt."""
-  exit_on_input_error(lambda: _extract(argv[1:]))
-
-
-def _extract(argv):
-  if len(argv) < 3:
-    raise InputError("usage: python -m clweadv.data.freedict DICTD_DIR OUT_DIR SRC-TGT [SRC-TGT ...]")
-  dictd_dir, out_dir = argv[0], argv[1]
-  for pair in argv[2:]:
+def extract_pairs_to_files(dictd_dir, out_dir, pairs):
+  """Writes OUT_DIR/SRC-TGT.txt for each `SRC-TGT` of `pairs`, from the dictd files in
+  `dictd_dir`; prints one summary line per pair."""
+  for pair in pairs:
     src, tgt = pair.split("-")
-    pairs, used = extract_pair(dictd_dir, src, tgt)
+    extracted, used = extract_pair(dictd_dir, src, tgt)
     out = os.path.join(out_dir, f"{src}-{tgt}.txt")
-    write_pairs(out, sorted(pairs))
-    print(f"{out}: {len(pairs)} pairs, {len({s for s, _ in pairs})} {src} words "
+    write_pairs(out, sorted(extracted))
+    print(f"{out}: {len(extracted)} pairs, {len({s for s, _ in extracted})} {src} words "
           f"from {' + '.join(used)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Apertium bilingual transducers (`lt-print -H X.autobil.bin` prints them in AT&T text form).
-
-def apertium_pairs(att_lines, *, max_steps=5_000_000):
-  """(input lemma, output lemma) pairs of the paths of an AT&T-format bilingual transducer.
-
-  Lines are `from to in out [weight]` (transitions) or `state [weight]` (final states);
-  sections are separated by `--`. A lemma is the letters before the first `<tag>` on its side;
-  paths with letters after a tag (multiword lemmas) are skipped. Each (state, lemmas) is
-  expanded once, and at most `max_steps` expansions are made, since some sections loop.
-  """
-  pairs = set()
-
-  def walk(arcs, finals):
-    # Depth-first over simple paths (a state is never repeated on a path: sections that loop
-    # are cut), with an explicit stack of (state, arc index, lemma a, lemma b, flags).
-    steps = 0
-    on_path = {0}
-    stack = [(0, 0, "", "", False, False)]
-    while stack:
-      state, k, a, b, a_done, b_done = stack[-1]
-      out_arcs = arcs.get(state, ())
-      if k == 0 and state in finals and a and b:
-        pairs.add((a, b))
-      if k >= len(out_arcs) or steps > max_steps:
-        stack.pop()
-        on_path.discard(state)
-        continue
-      stack[-1] = (state, k + 1, a, b, a_done, b_done)
-      to, sym_in, sym_out = out_arcs[k]
-      steps += 1
-      if to in on_path:
-        continue
-      na, nb, nad, nbd = a, b, a_done, b_done
-      ok = True
-      for side, sym in ((0, sym_in), (1, sym_out)):
-        if sym == "@0@":
-          continue
-        if sym.startswith("<") and sym.endswith(">") and len(sym) > 2:
-          if side == 0:
-            nad = True
-          else:
-            nbd = True
-          continue
-        if nad if side == 0 else nbd:
-          ok = False  # Letters after a tag: a multiword lemma.
-          break
-        ch = " " if sym == "@_SPACE_@" else sym
-        if side == 0:
-          na += ch
-        else:
-          nb += ch
-      if ok and len(na) < 60 and len(nb) < 60:
-        on_path.add(to)
-        stack.append((to, 0, na, nb, nad, nbd))
-
-  arcs, finals = {}, set()
-  for line in itertools.chain(att_lines, ["--"]):
-    line = line.rstrip("\n")
-    if line == "--":
-      if arcs:
-        walk(arcs, finals)
-      arcs, finals = {}, set()
-      continue
-    parts = line.split("\t")
-    if len(parts) >= 4:
-      arcs.setdefault(int(parts[0]), []).append((int(parts[1]), parts[2], parts[3]))
-    elif parts and parts[0].strip().isdigit():
-      finals.add(int(parts[0]))
-  return pairs
-
-
-def read_apertium(bin_path, lt_print, *, reverse=False, env=None):
-  """Cleaned single-word pairs of an Apertium `.autobil.bin`, printed with `lt_print -H`."""
-  import subprocess
-  result = subprocess.run([lt_print, "-H", bin_path], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env)
-  if result.returncode != 0:
-    raise InputError(f"{bin_path}: {lt_print} failed "
-                     f"({result.stderr.decode(errors='replace').strip()[:200]})")
-  raw = apertium_pairs(result.stdout.decode("utf-8", errors="replace").split("\n"))
-  out = set()
-  for a, b in raw:
-    a, b = clean_word(a), clean_word(b)
-    if a and b:
-      out.add((b, a) if reverse else (a, b))
-  return out
-
-
-if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
