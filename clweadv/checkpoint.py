@@ -3,6 +3,7 @@
 import os
 import sys
 import threading
+import time
 
 import jax
 import orbax.checkpoint as ocp
@@ -31,15 +32,15 @@ class Checkpointer:
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, like)
     # When a read fails, TensorStore's other pending reads call back into an event loop that
     # orbax has closed, and Python prints those callbacks' errors from background threads.
-    # The failure itself is reported below, once; the echoes are dropped. The hooks stay quiet
-    # after a failure: the InputError ends the process.
+    # The failure itself is reported below, once; the echoes are dropped while the manager
+    # shuts down, then the hooks are restored.
     hooks = sys.unraisablehook, threading.excepthook
     sys.unraisablehook, threading.excepthook = (lambda *_: None), (lambda *_: None)
     try:
-      restored = self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
-      sys.unraisablehook, threading.excepthook = hooks
-      return restored
+      return self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
     except Exception as e:  # pylint: disable=broad-except
+      self.manager.close()
+      time.sleep(0.2)  # The pending reads' callbacks run (and are dropped) meanwhile.
       # Orbax and TensorStore wrap the cause (a shape mismatch, a damaged file) in several
       # layers; the innermost message says what is wrong.
       while e.__cause__ is not None or e.__context__ is not None:
@@ -48,6 +49,8 @@ class Checkpointer:
       raise InputError(f"{self.directory}/{step}: cannot restore this checkpoint: it does not "
                        f"match this configuration or is damaged ({first[:200]}); use a new "
                        f"--workdir, or delete {step}/ to resume from an earlier checkpoint")
+    finally:
+      sys.unraisablehook, threading.excepthook = hooks
 
   def close(self):
     self.manager.close()

@@ -229,9 +229,6 @@ def train_step(setup, state, data):
   return new_state, metrics
 
 
-TRACES = {"train_steps": 0}
-
-
 def make_train_steps(setup, n_steps, *, restarts=1):
   """A jitted function running `n_steps` train steps in one call (lax.scan), state donated.
 
@@ -242,7 +239,6 @@ def make_train_steps(setup, n_steps, *, restarts=1):
   """
   @functools.partial(jax.jit, donate_argnums=(0,))
   def train_steps(state, data):
-    TRACES["train_steps"] += 1
     step = lambda s: train_step(setup, s, data)
     if restarts > 1:
       step = jax.vmap(step)

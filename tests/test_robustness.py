@@ -117,3 +117,23 @@ def test_sigint_and_sigterm_save_the_current_step_and_resume_to_the_same_results
     assert a == b
     np.testing.assert_array_equal(np.load(straight / "mapping.npy"),
                                   np.load(stopped / "mapping.npy"))
+
+
+def test_a_failed_restore_restores_the_error_hooks(tmp_path):
+  """After a damaged checkpoint (an InputError), a library caller's process reports background
+  errors again: the hooks silenced during the restore are put back."""
+  import sys  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  cfg = make_config(tmp_path, steps=20, log_every=10, eval_every=10, checkpoint_every=10,
+                    export="false")
+  experiment.run_experiment(cfg)
+  for d, _, names in os.walk(tmp_path / "checkpoints" / "20"):
+    for n in names:
+      if os.sep + "d" + os.sep in os.path.join(d, n) + os.sep:
+        with open(os.path.join(d, n), "r+b") as f:
+          f.truncate(16)
+  hooks = sys.unraisablehook, threading.excepthook
+  with pytest.raises(InputError, match="damaged"):
+    experiment.run_experiment(make_config(tmp_path, steps=40, log_every=10, eval_every=10,
+                                          checkpoint_every=10, export="false"))
+  assert (sys.unraisablehook, threading.excepthook) == hooks

@@ -38,14 +38,13 @@ def test_train_step_lowers_generator_loss_and_traces_once(tmp_path, data):
   _, setup = _setup(tmp_path, disc_lr=1e-12, skip_logic=False)
   state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
   fn = train.make_train_steps(setup, 25)
-  before = train.TRACES["train_steps"]
   src, tgt = data.src_NxS[:1000], data.tgt_MxT[:1000]  # A fixed evaluation batch.
   loss = lambda s: float(train.generator_loss(setup, s.gen_params, s.disc_vars, src, tgt, 1.0)[0])
   losses = [loss(state)]
   for _ in range(8):
     state, _ = fn(state, data)
     losses.append(loss(state))
-  assert train.TRACES["train_steps"] - before == 1  # Compiled once, reused for every call.
+  assert fn._cache_size() == 1  # Compiled once, reused for every call.
   assert int(state.step) == 200
   # losses[0] uses D0's initial running statistics (mean 0, var 1), which the first updates
   # replace (batch statistics move whatever the learning rate): compare from there on.
@@ -63,9 +62,9 @@ def test_restarts_run_side_by_side(tmp_path, data):
   k0, k1 = (np.asarray(train.take(stacked, r).gen_params["kernel"]) for r in (0, 1))
   single = train.create_train_state(setup, seed=4, d_src=50, d_tgt=300)
   np.testing.assert_array_equal(k1, np.asarray(single.gen_params["kernel"]))
-  before = train.TRACES["train_steps"]
-  stacked, metrics = train.make_train_steps(setup, 20, restarts=2)(stacked, data)
-  assert train.TRACES["train_steps"] - before == 1
+  fn = train.make_train_steps(setup, 20, restarts=2)
+  stacked, metrics = fn(stacked, data)
+  assert fn._cache_size() == 1
   assert int(stacked.step[0]) == int(stacked.step[1]) == 20
   assert metrics["train/disc_acc"].shape == (2,)
   moved = [np.abs(np.asarray(train.take(stacked, r).gen_params["kernel"]) - k).max()
