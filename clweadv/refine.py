@@ -111,12 +111,6 @@ def _blocked(fn, query_NxD, *args, block=_BLOCK):
   return tuple(np.concatenate(parts) for parts in zip(*outs))
 
 
-def csls_r(query_NxD, keys_MxD, *, k=10):
-  """CSLS's neighbourhood term: the mean cosine of each query row to its k nearest keys."""
-  return np.asarray(retrieval.mean_topk_similarity(query_NxD, keys_MxD,
-                                                   k=min(k, len(keys_MxD))))
-
-
 def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
   """For unit rows: (argmax CSLS target under dropout, best CSLS score, r of the queries).
 
@@ -158,7 +152,8 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   # neighbours).
 
   def argmax(query, keys):
-    r_keys = csls_r(keys, query, k=csls_k) if kind == "csls" else np.zeros(len(keys), np.float32)
+    r_keys = (np.asarray(retrieval.mean_topk_similarity(keys, query, k=min(csls_k, len(query))))
+              if kind == "csls" else np.zeros(len(keys), np.float32))
     _, ids = retrieval.csls_topk(query, keys, k=1, r_query_N=np.zeros(len(query), np.float32),
                                  r_keys_M=r_keys)
     return np.asarray(ids)[:, 0]
@@ -339,7 +334,7 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
       last_improvement = it
     xw = unit_rows(x @ W)
     xwj = jnp.asarray(xw)
-    r_tgt = csls_r(z, xw, k=csls_k)
+    r_tgt = np.asarray(retrieval.mean_topk_similarity(z, xw, k=min(csls_k, len(xw))))
     kf, kb = jax.random.split(jax.random.fold_in(rng_key, it))
     fwd, best_f, r_src = _csls_argmax(xw, zj, r_keys_M=r_tgt, k=csls_k, keep_prob=keep_prob,
                                       rng_key=kf)
