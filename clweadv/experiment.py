@@ -267,10 +267,13 @@ def _run(cfg):
     f.write(table)
   if cfg.export:
     _export(run, mapped, W)
-  judged.setdefault("chance_criterion", _chance_criterion(run))
-  margin = cfg.success_margin or FAILURE_MARGIN
-  failure = failure_reason(criterion=_criterion(run, _judged_mapping(run, mapped, W)),
-                           chance=judged["chance_criterion"], margin=margin,
+  # The adversarial method's rounds have judged their mapping already; other runs are judged here.
+  criterion = judged.pop("criterion", None)
+  if criterion is None:
+    judged["chance_criterion"] = _chance_criterion(run)
+    criterion = _criterion(run, _judged_mapping(run, mapped, W))
+  failure = failure_reason(criterion=criterion, chance=judged["chance_criterion"],
+                           margin=cfg.success_margin or FAILURE_MARGIN,
                            diversity=valid["valid/diversity"])
   judged.update(success=failure is None, failure=failure,
                 chance_criterion=round(judged["chance_criterion"], 4))
@@ -400,7 +403,8 @@ def _adversarial(run, write_config):
         f"{cfg.success_margin}: {'success' if success else 'failed'}")
     if success:
       break
-  judged = {"rounds": k + 1, "selected_round": best["round"], "chance_criterion": chance}
+  judged = {"rounds": k + 1, "selected_round": best["round"], "chance_criterion": chance,
+            "criterion": best["criterion"]}
   if not success:
     log(f"no round reached the criterion of chance ({chance:.4f}) + {cfg.success_margin}: the "
         "best round is kept")

@@ -74,6 +74,8 @@ class MetricsWriter:
     return self._bars[label]
 
   def close(self):
+    for bar in self._bars.values():  # A loop that stopped early (refinement converged).
+      bar.close()
     self._file.close()
 
 

@@ -8,13 +8,11 @@ already normalised and mapped), and prints the top-k target words with their sco
 
 import os
 import sys
-import time
 
 from absl import app, flags
 
 from clweadv.errors import InputError, exit_on_input_error, parse_flags
 from clweadv.fileio import read_run_config, warn_if_failed
-from clweadv.progress import duration
 
 FLAGS = flags.FLAGS
 
@@ -38,10 +36,8 @@ def load_workdir(workdir):
       raise InputError(f"{p}: missing; the run has not finished or ran with --export=false")
   out = [cfg]
   for p in files:
-    tick = time.monotonic()
-    print(f"loading {p}", end="", file=sys.stderr, flush=True)
+    print(f"loading {p}", file=sys.stderr, flush=True)  # A line of its own: an error follows it.
     out.append(read_embeddings(p))
-    print(f": {len(out[-1])} words, {duration(time.monotonic() - tick)}", file=sys.stderr)
   return tuple(out)
 
 
