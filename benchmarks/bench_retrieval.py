@@ -93,11 +93,11 @@ def measure(directory):
   base = _maxrss_mb()
   cpu0 = _cpu_s()
   t0 = time.perf_counter()
-  nn = evaluation.bli(src_mapped_NxD=src, tgt_MxD=tgt, dictionary=dico, methods=("nn",),
+  nn = evaluation.bli(src_mapped_NxE=src, tgt_MxE=tgt, dictionary=dico, methods=("nn",),
                       block_size=FLAGS.block_size)
   t1 = time.perf_counter()
   progress = retrieval.StderrProgress(f"  r_S over {len(tgt)} targets x {len(src)} sources")
-  csls = evaluation.bli(src_mapped_NxD=src, tgt_MxD=tgt, dictionary=dico, methods=("csls",),
+  csls = evaluation.bli(src_mapped_NxE=src, tgt_MxE=tgt, dictionary=dico, methods=("csls",),
                         block_size=FLAGS.block_size, progress=progress)
   t2 = time.perf_counter()
   print(json.dumps({"size": len(tgt), "dim": tgt.shape[1], "queries": dico.num_queries,

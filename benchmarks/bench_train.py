@@ -50,7 +50,7 @@ def _data(d):
     out.append(train.preprocess(x, normalize_steps=(), standardize=True))
   cdf = lambda n: jnp.asarray(cdf_from_probabilities(
       sampling_probabilities(zipf_counts(n), kind="faithful")))
-  return train.Data(src_NxS=jnp.asarray(out[0]), tgt_MxT=jnp.asarray(out[1]),
+  return train.Data(src_NxD=jnp.asarray(out[0]), tgt_MxE=jnp.asarray(out[1]),
                     src_cdf_N=cdf(len(out[0])), tgt_cdf_M=cdf(len(out[1])))
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
-from clweadv import evaluation, refine
+from clweadv import evaluation, refine, retrieval
 from clweadv.dictionary import read_dictionary
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, exit_on_input_error
@@ -88,10 +88,10 @@ def load_direction(manifest_path, reverse, steps, max_vocab):
 
 def score(d, W):
   mapped = d["x"] @ W
-  r = evaluation.csls_r_tgt(src_mapped_NxD=mapped, tgt_MxD=d["z"])
-  bli = evaluation.bli(src_mapped_NxD=mapped, tgt_MxD=d["z"], dictionary=d["dicts"]["test"],
+  r = retrieval.mean_topk_similarity(d["z"], mapped, k=10)
+  bli = evaluation.bli(src_mapped_NxE=mapped, tgt_MxE=d["z"], dictionary=d["dicts"]["test"],
                        ks=(1, 10), r_tgt_M=r)
-  crit = refine.unsupervised_criterion(src_mapped_NxD=mapped, tgt_MxD=d["z"])
+  crit = refine.unsupervised_criterion(src_mapped_NxE=mapped, tgt_MxE=d["z"])
   return {"csls_p1": bli["csls"]["p@1"], "nn_p1": bli["nn"]["p@1"],
           "csls_p10": bli["csls"]["p@10"], "coverage": bli["coverage"],
           "queries": bli["queries"], "criterion": round(crit, 4)}

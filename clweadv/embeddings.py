@@ -145,15 +145,12 @@ def read_counts(path, words=None):
   return np.array([counts[w] for w in words], dtype=np.int64)
 
 
-def read_embeddings(path, *, max_vocab=0, vocab_path=None, binary=None):
-  """Reads embeddings, keeping the first `max_vocab` words (0 = all).
-
-  `binary=None` picks word2vec binary for names ending in `.bin`, text otherwise.
-  """
+def read_embeddings(path, *, max_vocab=0, vocab_path=None):
+  """Reads embeddings, keeping the first `max_vocab` words (0 = all): word2vec binary for names
+  ending in `.bin`, text (`.vec`) otherwise."""
   _check_file(path, "embedding file")
-  if binary is None:
-    binary = path.endswith(".bin")
-  words, vectors, where = (_read_binary if binary else _read_text)(path, max_vocab)
+  reader = _read_binary if path.endswith(".bin") else _read_text
+  words, vectors, where = reader(path, max_vocab)
   bad = ~np.isfinite(vectors).all(axis=1)
   if bad.any():
     i = int(np.argmax(bad))

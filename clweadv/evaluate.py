@@ -107,7 +107,7 @@ def run():
     progress = None
     if "csls" in methods:
       progress = Progress(f"CSLS r_S over {len(k_vectors)} targets: queries")
-    block = evaluation.bli(src_mapped_NxD=q_vectors, tgt_MxD=k_vectors, dictionary=dico,
+    block = evaluation.bli(src_mapped_NxE=q_vectors, tgt_MxE=k_vectors, dictionary=dico,
                            methods=methods, ks=ks, csls_k=FLAGS.csls_k,
                            block_size=FLAGS.block_size, progress=progress)
     out[key] = block

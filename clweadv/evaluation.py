@@ -7,24 +7,19 @@ rows need not be normalised (retrieval works on cosines). Retrieval is blocked, 
 
 CSLS needs r_S(y) for every target row y: the mean cosine of y to its `csls_k` nearest mapped
 source rows over the full source matrix, an N x M computation. `bli` and `mean_cosine_criterion`
-both accept it as `r_tgt_M` (compute it once with `csls_r_tgt`) so that an evaluation pass that
-calls both pays for it once.
+both accept it as `r_tgt_M` (compute it once with
+`retrieval.mean_topk_similarity(tgt_MxE, src_mapped_NxE, k=csls_k)`) so that an evaluation pass
+that calls both pays for it once.
 """
 
 import numpy as np
 import jax.numpy as jnp
 
 from clweadv import retrieval
+from clweadv.normalize import unit_rows
 
 METHODS = ("nn", "csls")
 DEFAULT_WORDS = ("computer", "rain", "comics", "anime", "France")
-
-
-def csls_r_tgt(*, src_mapped_NxD, tgt_MxD, csls_k=10, block_size=retrieval.DEFAULT_BLOCK_SIZE,
-               progress=None):
-  """r_S of every target row: mean cosine to its `csls_k` nearest rows of `src_mapped_NxD`."""
-  return retrieval.mean_topk_similarity(tgt_MxD, src_mapped_NxD, k=csls_k,
-                                        block_size=block_size, progress=progress)
 
 
 def precision_at_k(*, topk_ids_QxK, gold_QxG, ks):
@@ -35,19 +30,19 @@ def precision_at_k(*, topk_ids_QxK, gold_QxG, ks):
   return {k: 100.0 * float(np.mean(first_hit_Q < k)) for k in ks}
 
 
-def bli(*, src_mapped_NxD, tgt_MxD, dictionary, methods=METHODS, ks=(1, 5, 10), csls_k=10,
+def bli(*, src_mapped_NxE, tgt_MxE, dictionary, methods=METHODS, ks=(1, 5, 10), csls_k=10,
         block_size=retrieval.DEFAULT_BLOCK_SIZE, r_tgt_M=None, progress=None):
   """Bilingual lexicon induction: P@k for NN and CSLS retrieval over the full target matrix.
 
   Args:
-    src_mapped_NxD: mapped source vectors (all source rows: r_S is computed over all of them).
-    tgt_MxD: target vectors (the full target vocabulary is searched).
+    src_mapped_NxE: mapped source vectors (all source rows: r_S is computed over all of them).
+    tgt_MxE: target vectors (the full target vocabulary is searched).
     dictionary: a `clweadv.dictionary.Dictionary` read against these two vocabularies.
     methods: any of "nn", "csls"; a method left out is reported as None.
     ks: the k of each P@k.
     csls_k: neighbourhood size of CSLS's r terms.
     block_size: key rows scored at a time.
-    r_tgt_M: r_S of the targets, if already computed (`csls_r_tgt`).
+    r_tgt_M: r_S of the targets, if already computed (see the module docstring).
     progress: optional callback(done, total) for the r_S pass.
 
   Returns:
@@ -59,13 +54,13 @@ def bli(*, src_mapped_NxD, tgt_MxD, dictionary, methods=METHODS, ks=(1, 5, 10), 
   if unknown:
     raise ValueError(f"unknown retrieval methods {sorted(unknown)}; expected {METHODS}")
   kmax = max(ks)
-  if (dictionary.src_ids.max() >= src_mapped_NxD.shape[0]
-      or max(g.max() for g in dictionary.gold_ids) >= tgt_MxD.shape[0]):
+  if (dictionary.src_ids.max() >= src_mapped_NxE.shape[0]
+      or max(g.max() for g in dictionary.gold_ids) >= tgt_MxE.shape[0]):
     raise ValueError(f"{dictionary.name} was read against larger vocabularies than these "
-                     f"matrices ({src_mapped_NxD.shape[0]} x {tgt_MxD.shape[0]} rows)")
-  src_mapped_NxD = jnp.asarray(src_mapped_NxD, jnp.float32)
-  tgt_MxD = jnp.asarray(tgt_MxD, jnp.float32)
-  query_QxD = src_mapped_NxD[jnp.asarray(dictionary.src_ids)]
+                     f"matrices ({src_mapped_NxE.shape[0]} x {tgt_MxE.shape[0]} rows)")
+  src_mapped_NxE = jnp.asarray(src_mapped_NxE, jnp.float32)
+  tgt_MxE = jnp.asarray(tgt_MxE, jnp.float32)
+  query_QxD = src_mapped_NxE[jnp.asarray(dictionary.src_ids)]
   gold_QxG = dictionary.gold_matrix()
   out = {"dictionary": dictionary.name, "queries": dictionary.num_queries,
          "coverage": round(dictionary.coverage, 4), "nn": None, "csls": None}
@@ -75,17 +70,17 @@ def bli(*, src_mapped_NxD, tgt_MxD, dictionary, methods=METHODS, ks=(1, 5, 10), 
             for k, p in precision_at_k(topk_ids_QxK=ids, gold_QxG=gold_QxG, ks=ks).items()}
 
   if "nn" in methods:
-    _, ids = retrieval.topk_cosine(query_QxD, tgt_MxD, k=kmax, block_size=block_size)
+    _, ids = retrieval.topk_cosine(query_QxD, tgt_MxE, k=kmax, block_size=block_size)
     out["nn"] = block(ids)
   if "csls" in methods:
     _, ids, _ = retrieval.csls_translate(
-        src_NxD=src_mapped_NxD, tgt_MxD=tgt_MxD, query_ids=dictionary.src_ids, k=kmax,
+        src_mapped_NxE=src_mapped_NxE, tgt_MxE=tgt_MxE, query_ids=dictionary.src_ids, k=kmax,
         csls_k=csls_k, block_size=block_size, progress=progress, r_tgt_M=r_tgt_M)
     out["csls"] = block(ids)
   return out
 
 
-def mean_cosine_criterion(*, src_mapped_NxD, tgt_MxD, top_n=10000, csls_k=10,
+def mean_cosine_criterion(*, src_mapped_NxE, tgt_MxE, top_n=10000, csls_k=10,
                           block_size=retrieval.DEFAULT_BLOCK_SIZE, r_tgt_M=None):
   """MUSE's unsupervised model-selection criterion (higher is better).
 
@@ -95,29 +90,29 @@ def mean_cosine_criterion(*, src_mapped_NxD, tgt_MxD, top_n=10000, csls_k=10,
   the remaining (mapped source, target) pairs. 0.0 when no pair remains. Pass smaller matrices
   to bound the cost: r_S is an (all targets x all sources) computation.
   """
-  src_mapped_NxD = jnp.asarray(src_mapped_NxD, jnp.float32)
-  tgt_MxD = jnp.asarray(tgt_MxD, jnp.float32)
-  n = min(top_n, src_mapped_NxD.shape[0])
+  src_mapped_NxE = jnp.asarray(src_mapped_NxE, jnp.float32)
+  tgt_MxE = jnp.asarray(tgt_MxE, jnp.float32)
+  n = min(top_n, src_mapped_NxE.shape[0])
   _, ids_Qx1, _ = retrieval.csls_translate(
-      src_NxD=src_mapped_NxD, tgt_MxD=tgt_MxD, query_ids=np.arange(n), k=1, csls_k=csls_k,
+      src_mapped_NxE=src_mapped_NxE, tgt_MxE=tgt_MxE, query_ids=np.arange(n), k=1, csls_k=csls_k,
       block_size=block_size, r_tgt_M=r_tgt_M)
   tgt_ids = np.asarray(ids_Qx1[:, 0])
   keep = tgt_ids < top_n
   if not keep.any():
     return 0.0
-  src_QxD = retrieval.unit_rows(src_mapped_NxD[:n][keep])
-  tgt_QxD = retrieval.unit_rows(tgt_MxD[tgt_ids[keep]])
+  src_QxD = unit_rows(src_mapped_NxE[:n][keep])
+  tgt_QxD = unit_rows(tgt_MxE[tgt_ids[keep]])
   return float(jnp.mean(jnp.sum(src_QxD * tgt_QxD, axis=1)))
 
 
-def diversity(*, mapped_NxD, top_n=10000):
+def diversity(*, mapped_NxE, top_n=10000):
   """Mean pairwise cosine (over pairs i != j) of the first `top_n` mapped rows.
 
   Near 1: the mapping collapsed onto one direction (the GAN failure the paper reports). Exact
   and without an N x N matrix: sum_{i != j} u_i.u_j = |sum_i u_i|^2 - sum_i |u_i|^2 for unit
   rows u_i (zero rows count as zero vectors).
   """
-  unit_NxD = np.asarray(retrieval.unit_rows(jnp.asarray(mapped_NxD)[:top_n]), np.float64)
+  unit_NxD = np.asarray(unit_rows(np.asarray(mapped_NxE[:top_n])), np.float64)
   n = unit_NxD.shape[0]
   if n < 2:
     raise ValueError("diversity needs at least two rows")
@@ -136,7 +131,7 @@ def _cell(word):
   return word.replace("|", "\\|")
 
 
-def neighbours(*, words, src_index, src_mapped_NxD, tgt_words, tgt_MxD, k=10):
+def neighbours(*, words, src_index, src_mapped_NxE, tgt_words, tgt_MxE, k=10):
   """The k nearest target words (cosine) of each mapped source word, None if not in vocabulary.
 
   A word is looked up as given, then lowercased. Returns a list of (word, [target words] | None).
@@ -145,20 +140,20 @@ def neighbours(*, words, src_index, src_mapped_NxD, tgt_words, tgt_MxD, k=10):
   present = [r for r in rows if r is not None]
   result = {}
   if present:
-    query = jnp.asarray(src_mapped_NxD)[jnp.asarray(present)]
-    _, ids = retrieval.topk_cosine(query, tgt_MxD, k=min(k, len(tgt_words)))
+    query = jnp.asarray(src_mapped_NxE)[jnp.asarray(present)]
+    _, ids = retrieval.topk_cosine(query, tgt_MxE, k=min(k, len(tgt_words)))
     for r, row_ids in zip(present, np.asarray(ids)):
       result[r] = [tgt_words[i] for i in row_ids]
   return [(w, result[r] if r is not None else None) for w, r in zip(words, rows)]
 
 
-def neighbours_table(*, words=DEFAULT_WORDS, src_index, src_mapped_NxD, tgt_words, tgt_MxD,
+def neighbours_table(*, words=DEFAULT_WORDS, src_index, src_mapped_NxE, tgt_words, tgt_MxE,
                      k=10):
   """The paper's qualitative table as markdown: one row per source word, its k nearest target
   words by cosine in rank order; a word missing from the source vocabulary (as given, then
   lowercased) reads "(not in vocabulary)"."""
-  found = neighbours(words=words, src_index=src_index, src_mapped_NxD=src_mapped_NxD,
-                     tgt_words=tgt_words, tgt_MxD=tgt_MxD, k=k)
+  found = neighbours(words=words, src_index=src_index, src_mapped_NxE=src_mapped_NxE,
+                     tgt_words=tgt_words, tgt_MxE=tgt_MxE, k=k)
   k = min(k, len(tgt_words))
   lines = ["| word | " + " | ".join(str(i) for i in range(1, k + 1)) + " |",
            "|---" * (k + 1) + "|"]

@@ -11,11 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation, train, watchdog
+from clweadv import evaluation, retrieval, train, watchdog
 from clweadv.checkpoint import Checkpointer
 from clweadv.config import Config
 from clweadv.dictionary import read_dictionary
-from clweadv.embeddings import read_embeddings
+from clweadv.embeddings import read_embeddings, write_vec
 from clweadv.errors import InputError, Interrupted, deferred_interrupts, warn
 from clweadv.fileio import atomic_open, read_run_config, save_npy, write_json
 from clweadv.metrics import MetricsWriter
@@ -116,22 +116,22 @@ class Run:
         f"{self.tgt.dim}")
 
   # -- evaluation --------------------------------------------------------------------------
-  def evaluate(self, mapped_NxT, *, full=False):
+  def evaluate(self, mapped_NxE, *, full=False):
     cfg = self.cfg
     # r_S (every target against every mapped source) is the costly part of CSLS: computed once.
     progress = Progress(f"final evaluation: CSLS neighbourhoods of {len(self.tgt_x)} target "
                         "words") if full else None
-    r_tgt = evaluation.csls_r_tgt(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
-                                  csls_k=cfg.csls_k, progress=progress)
+    r_tgt = retrieval.mean_topk_similarity(self.tgt_x, mapped_NxE, k=cfg.csls_k,
+                                           progress=progress)
     out = {
         "valid/mean_cosine": evaluation.mean_cosine_criterion(
-            src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x, top_n=cfg.criterion_vocab,
+            src_mapped_NxE=mapped_NxE, tgt_MxE=self.tgt_x, top_n=cfg.criterion_vocab,
             csls_k=cfg.csls_k, r_tgt_M=r_tgt),
-        "valid/diversity": evaluation.diversity(mapped_NxD=mapped_NxT[:cfg.criterion_vocab]),
+        "valid/diversity": evaluation.diversity(mapped_NxE=mapped_NxE[:cfg.criterion_vocab]),
     }
     bli = None
     if self.test_dict is not None:
-      bli = evaluation.bli(src_mapped_NxD=mapped_NxT, tgt_MxD=self.tgt_x,
+      bli = evaluation.bli(src_mapped_NxE=mapped_NxE, tgt_MxE=self.tgt_x,
                            dictionary=self.test_dict, methods=cfg.retrieval,
                            ks=(1, 5, 10) if full else (1,), csls_k=cfg.csls_k, r_tgt_M=r_tgt)
       for method in ("nn", "csls"):
@@ -168,7 +168,7 @@ class Run:
       state, best = restored["state"], restored["best"]
       log(f"resuming {workdir} from step {start}")
     writer = writer_factory(start)
-    data = train.Data(src_NxS=jnp.asarray(self.src_x), tgt_MxT=jnp.asarray(self.tgt_x),
+    data = train.Data(src_NxD=jnp.asarray(self.src_x), tgt_MxE=jnp.asarray(self.tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
                       tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
     state, data = train.replicate((state, data), mesh)
@@ -261,8 +261,8 @@ def _run(cfg):
     mapped, W = _self_learn(run, mapped, W, workdir=cfg.workdir)
   valid, bli = run.evaluate(mapped, full=True)
   table = evaluation.neighbours_table(
-      words=list(cfg.words), src_index=run.src.index, src_mapped_NxD=mapped,
-      tgt_words=run.tgt.words, tgt_MxD=run.tgt_x, k=10)
+      words=list(cfg.words), src_index=run.src.index, src_mapped_NxE=mapped,
+      tgt_words=run.tgt.words, tgt_MxE=run.tgt_x, k=10)
   with atomic_open(os.path.join(cfg.workdir, "neighbours.md")) as f:
     f.write(table)
   if cfg.export:
@@ -333,7 +333,7 @@ def _chance_criterion(run):
       vocab=cfg.refine_vocab, criterion_vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
 
 
-def _judged_mapping(run, mapped_NxT, W):
+def _judged_mapping(run, mapped_NxE, W):
   """The mapping as chance's random rotations are judged: (semi-)orthogonal and refined
   `JUDGE_REFINE_ITERS` iterations. A free linear map (the paper's encoder) is replaced by the
   nearest (semi-)orthogonal one, a non-linear one by the Procrustes map of the dictionary it
@@ -343,7 +343,7 @@ def _judged_mapping(run, mapped_NxT, W):
   from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   if W is None:
-    pairs = refine.induce_dictionary(src_mapped_NxD=mapped_NxT, tgt_MxD=run.tgt_x,
+    pairs = refine.induce_dictionary(src_mapped_NxE=mapped_NxE, tgt_MxE=run.tgt_x,
                                      vocab=cfg.refine_vocab, csls_k=cfg.csls_k)
     W = refine.procrustes(run.src_x[pairs[:, 0]], run.tgt_x[pairs[:, 1]])
   else:
@@ -359,8 +359,8 @@ def _judged_mapping(run, mapped_NxT, W):
 def _criterion(run, mapped):
   from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
-  return refine.unsupervised_criterion(src_mapped_NxD=mapped[:cfg.criterion_vocab],
-                                       tgt_MxD=run.tgt_x, vocab=cfg.criterion_vocab,
+  return refine.unsupervised_criterion(src_mapped_NxE=mapped[:cfg.criterion_vocab],
+                                       tgt_MxE=run.tgt_x, vocab=cfg.criterion_vocab,
                                        csls_k=cfg.csls_k)
 
 
@@ -432,7 +432,7 @@ def _select(run, candidates, *, seed):
                         vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
                         criterion_vocab=cfg.criterion_vocab)
       crit = refine.unsupervised_criterion(
-          src_mapped_NxD=run.src_x[:cfg.criterion_vocab] @ W, tgt_MxD=run.tgt_x,
+          src_mapped_NxE=run.src_x[:cfg.criterion_vocab] @ W, tgt_MxE=run.tgt_x,
           vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
     scores.append(-np.inf if crit is None else crit)
     log(f"restart {r} (seed {seed + r}): criterion {scores[-1]:.4f}")
@@ -440,7 +440,7 @@ def _select(run, candidates, *, seed):
   return best, candidates[best]
 
 
-def _self_learn(run, mapped_NxT, W, *, workdir):
+def _self_learn(run, mapped_NxE, W, *, workdir):
   """Self-learning from the similarity init or the autoencoder's mapping, then refinement."""
   from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
@@ -453,7 +453,7 @@ def _self_learn(run, mapped_NxT, W, *, workdir):
     sink.write(offset[0], row)
   try:
     if W is None:  # A non-linear generator: start from the dictionary its mapping induces.
-      pairs = refine.induce_dictionary(src_mapped_NxD=mapped_NxT, tgt_MxD=run.tgt_x,
+      pairs = refine.induce_dictionary(src_mapped_NxE=mapped_NxE, tgt_MxE=run.tgt_x,
                                        vocab=cfg.refine_vocab, csls_k=cfg.csls_k)
       W = refine.procrustes(run.src_x[pairs[:, 0]], run.tgt_x[pairs[:, 1]])
     if cfg.init != "none":
@@ -473,19 +473,17 @@ def _self_learn(run, mapped_NxT, W, *, workdir):
   return run.src_x @ W, W
 
 
-def _export(run, mapped_NxT, W):
+def _export(run, mapped_NxE, W):
   """Mapped vectors of both languages, the mapping, and the induced dictionary, atomically."""
-  from clweadv import retrieval  # pylint: disable=g-import-not-at-top
-  from clweadv.embeddings import write_vec  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   d = cfg.workdir
-  write_vec(os.path.join(d, f"vectors-{cfg.src_lang}.vec"), run.src.words, mapped_NxT)
+  write_vec(os.path.join(d, f"vectors-{cfg.src_lang}.vec"), run.src.words, mapped_NxE)
   write_vec(os.path.join(d, f"vectors-{cfg.tgt_lang}.vec"), run.tgt.words, run.tgt_x)
   if W is not None:
     save_npy(os.path.join(d, "mapping.npy"), W)
   n = min(cfg.export_vocab, len(run.src))
   if n:
-    scores, ids, _ = retrieval.csls_translate(src_NxD=mapped_NxT, tgt_MxD=run.tgt_x,
+    scores, ids, _ = retrieval.csls_translate(src_mapped_NxE=mapped_NxE, tgt_MxE=run.tgt_x,
                                               query_ids=np.arange(n), k=1, csls_k=cfg.csls_k)
     scores, ids = np.asarray(scores)[:, 0], np.asarray(ids)[:, 0]
     with atomic_open(os.path.join(d, f"dictionary.{cfg.src_lang}-{cfg.tgt_lang}.tsv")) as f:

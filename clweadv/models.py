@@ -29,14 +29,14 @@ class LinearAutoencoder(nn.Module):
     self.enc_bias = self.param("enc_bias", nn.initializers.zeros, (self.d_tgt,))
     self.dec_bias = self.param("dec_bias", nn.initializers.zeros, (self.d_src,))
 
-  def encode(self, x_BxS):
-    return x_BxS @ self.kernel + self.enc_bias
+  def encode(self, x_BxD):
+    return x_BxD @ self.kernel + self.enc_bias
 
-  def decode(self, y_BxT):
-    return y_BxT @ self.kernel.T + self.dec_bias
+  def decode(self, y_BxE):
+    return y_BxE @ self.kernel.T + self.dec_bias
 
-  def __call__(self, x_BxS):
-    y = self.encode(x_BxS)
+  def __call__(self, x_BxD):
+    y = self.encode(x_BxD)
     return y, self.decode(y)
 
 
@@ -67,14 +67,14 @@ class DeepAutoencoder(nn.Module):
       x = nn.leaky_relu(layer(x), LEAK)
     return layers[-1](x)
 
-  def encode(self, x_BxS):
-    return self._run(self.enc_layers, x_BxS)
+  def encode(self, x_BxD):
+    return self._run(self.enc_layers, x_BxD)
 
-  def decode(self, y_BxT):
-    return self._run(self.dec_layers, y_BxT)
+  def decode(self, y_BxE):
+    return self._run(self.dec_layers, y_BxE)
 
-  def __call__(self, x_BxS):
-    y = self.encode(x_BxS)
+  def __call__(self, x_BxD):
+    y = self.encode(x_BxD)
     return y, (self.decode(y) if self.with_decoder else None)
 
 

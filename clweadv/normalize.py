@@ -12,6 +12,8 @@ spaces share an origin. `none` keeps the vectors as they are (the faithful repro
 ('unit', 'center', 'unit')
 """
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from clweadv.errors import InputError
@@ -47,10 +49,13 @@ def parse_steps(value, *, flag="--normalize"):
 
 
 def unit_rows(x_NxD, *, eps=1e-8):
-  """Rows scaled to unit L2 norm (all-zero rows stay zero)."""
-  x = np.asarray(x_NxD, np.float32)
-  norms = np.linalg.norm(x, axis=1, keepdims=True)
-  return x / np.maximum(norms, eps)
+  """Rows scaled to unit L2 norm (all-zero rows stay zero), in float32.
+
+  NumPy in, NumPy out; a JAX array (a traced one included, as in `clweadv.retrieval`'s jitted
+  scans) stays a JAX array."""
+  xp = jnp if isinstance(x_NxD, jax.Array) else np
+  x = xp.asarray(x_NxD, xp.float32)
+  return x / xp.maximum(xp.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
 def normalize(x_NxD, *, steps=DEFAULT):

@@ -127,13 +127,13 @@ def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
   return _blocked(fn, query_NxD)
 
 
-def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls", csls_k=10):
+def induce_dictionary(*, src_mapped_NxE, tgt_MxE, vocab=15000, mode="mutual_csls", csls_k=10):
   """Translation pairs among the `vocab` most frequent words of each side (rows in frequency
   order).
 
   Args:
-    src_mapped_NxD: source vectors already mapped into the target space.
-    tgt_MxD: target vectors.
+    src_mapped_NxE: source vectors already mapped into the target space.
+    tgt_MxE: target vectors.
     vocab: how many of the most frequent rows of each side take part.
     mode: `{mutual,union,s2t,t2s}_{csls,nn}`: mutual keeps pairs that are each other's
       nearest neighbour; union keeps the nearest neighbours of both directions.
@@ -145,8 +145,8 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   if mode not in INDUCTION_MODES:
     raise ValueError(f"unknown induction mode {mode!r} (known: {', '.join(INDUCTION_MODES)})")
   direction, kind = mode.split("_")
-  xw = unit_rows(src_mapped_NxD[:vocab])
-  z = unit_rows(tgt_MxD[:vocab])
+  xw = unit_rows(src_mapped_NxE[:vocab])
+  z = unit_rows(tgt_MxE[:vocab])
   # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. A query's
   # own r does not change its argmax, so only the keys' r is computed (zeros for plain nearest
   # neighbours).
@@ -174,14 +174,14 @@ def induce_dictionary(*, src_mapped_NxD, tgt_MxD, vocab=15000, mode="mutual_csls
   return np.unique(pairs.astype(np.int64), axis=0)
 
 
-def unsupervised_criterion(*, src_mapped_NxD, tgt_MxD, vocab=10000, csls_k=10):
+def unsupervised_criterion(*, src_mapped_NxE, tgt_MxE, vocab=10000, csls_k=10):
   """MUSE's model-selection criterion (`clweadv.evaluation.mean_cosine_criterion`): the mean
   cosine of the CSLS translations of the `vocab` most frequent source words, retrieval (and the
   r terms) among the `vocab` most frequent target words, which bounds the cost."""
-  n = min(vocab, len(src_mapped_NxD))
+  n = min(vocab, len(src_mapped_NxE))
   return evaluation.mean_cosine_criterion(
-      src_mapped_NxD=np.asarray(src_mapped_NxD[:n], np.float32),
-      tgt_MxD=np.asarray(tgt_MxD[:vocab], np.float32), top_n=vocab, csls_k=csls_k)
+      src_mapped_NxE=np.asarray(src_mapped_NxE[:n], np.float32),
+      tgt_MxE=np.asarray(tgt_MxE[:vocab], np.float32), top_n=vocab, csls_k=csls_k)
 
 
 def random_orthogonal(d, e, *, seed):
@@ -206,8 +206,8 @@ def chance_criterion(*, src_NxD, tgt_MxE, refine_iters=3, seeds=(0, 1), vocab=15
     if refine_iters:
       W = refine(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, iters=refine_iters, vocab=vocab,
                  csls_k=csls_k, criterion_vocab=criterion_vocab)
-    out.append(unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], W),
-                                      tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k))
+    out.append(unsupervised_criterion(src_mapped_NxE=_map(src_NxD[:criterion_vocab], W),
+                                      tgt_MxE=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k))
   return float(max(out))
 
 
@@ -220,38 +220,38 @@ def _map(x, w):
 
 
 def refine(*, src_NxD, tgt_MxE, W, iters=5, vocab=15000, csls_k=10, criterion_vocab=10000,
-           mode="mutual_csls", keep_best=True, tol=None, log_fn: Optional[Callable] = None):
+           tol=None, log_fn: Optional[Callable] = None):
   """MUSE's refinement: induce a dictionary (mutual CSLS nearest neighbours among the `vocab`
   most frequent words), solve (semi-)orthogonal Procrustes, repeat `iters` times.
 
   Each iteration's unsupervised criterion goes to `log_fn({"refine/iter", "refine/criterion",
-  "refine/pairs", "refine/seconds"})`. With `keep_best` the mapping returned is the one with the
-  best criterion, the starting `W` included (iteration 0), so refinement never makes it worse
-  by its own measure. With `tol`, iterations stop once the criterion gains less than `tol`.
+  "refine/pairs", "refine/seconds"})`. The mapping returned is the one with the best criterion,
+  the starting `W` included (iteration 0), so refinement never makes it worse by its own
+  measure. With `tol`, iterations stop once the criterion gains less than `tol`.
 
   Returns:
     W (D x E).
   """
   W = np.asarray(W, np.float32)
   best_w, best_c = W, unsupervised_criterion(
-      src_mapped_NxD=_map(src_NxD[:criterion_vocab], W), tgt_MxD=tgt_MxE, vocab=criterion_vocab,
+      src_mapped_NxE=_map(src_NxD[:criterion_vocab], W), tgt_MxE=tgt_MxE, vocab=criterion_vocab,
       csls_k=csls_k)
   if log_fn:
     log_fn({"refine/iter": 0, "refine/criterion": best_c})
   for it in range(1, iters + 1):
     t0 = time.perf_counter()
-    pairs = induce_dictionary(src_mapped_NxD=_map(src_NxD[:vocab], W), tgt_MxD=tgt_MxE,
-                              vocab=vocab, mode=mode, csls_k=csls_k)
+    pairs = induce_dictionary(src_mapped_NxE=_map(src_NxD[:vocab], W), tgt_MxE=tgt_MxE,
+                              vocab=vocab, csls_k=csls_k)
     if len(pairs) < 2:
       break
     W = procrustes(src_NxD[pairs[:, 0]], tgt_MxE[pairs[:, 1]])
-    c = unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], W), tgt_MxD=tgt_MxE,
+    c = unsupervised_criterion(src_mapped_NxE=_map(src_NxD[:criterion_vocab], W), tgt_MxE=tgt_MxE,
                                vocab=criterion_vocab, csls_k=csls_k)
     if log_fn:
       log_fn({"refine/iter": it, "refine/criterion": c, "refine/pairs": int(len(pairs)),
               "refine/seconds": time.perf_counter() - t0})
     gain = c - best_c
-    if c > best_c or not keep_best:
+    if c > best_c:
       best_w, best_c = W, c
     if tol is not None and gain < tol:
       break
@@ -262,27 +262,23 @@ def refine(*, src_NxD, tgt_MxE, W, iters=5, vocab=15000, csls_k=10, criterion_vo
 # VecMap's unsupervised initialisation and self-learning.
 
 
-def similarity_profiles(x_NxD, *, vocab=4000, quantiles=0):
+def similarity_profiles(x_NxD, *, vocab=4000):
   """Each of the `vocab` first words as its sorted row of sqrt(X X^T), normalised
   (unit, center, unit): a description of the word by the shape of its similarity distribution,
-  comparable across languages (VecMap). `quantiles` > 0 keeps that many evenly spaced values of
-  each sorted row (cheaper, nearly the same)."""
+  comparable across languages (VecMap)."""
   x = unit_rows(x_NxD[:vocab]).astype(np.float64)
   u, s, _ = np.linalg.svd(x, full_matrices=False)
   sim = ((u * s) @ u.T).astype(np.float32)
   sim.sort(axis=1)
-  if quantiles and quantiles < sim.shape[1]:
-    cols = np.linspace(0, sim.shape[1] - 1, quantiles).round().astype(np.int64)
-    sim = sim[:, cols]
   sim = unit_rows(sim)
   sim -= sim.mean(axis=0, keepdims=True)
   return unit_rows(sim)
 
 
-def similarity_init(*, src_NxD, tgt_MxE, vocab=4000, csls_k=10, direction="union",
-                    quantiles=0):
-  """VecMap's unsupervised seed dictionary: nearest neighbours (CSLS when `csls_k` > 0) between
-  the similarity profiles of the `vocab` most frequent words of each language.
+def similarity_init(*, src_NxD, tgt_MxE, vocab=4000, csls_k=10):
+  """VecMap's unsupervised seed dictionary: nearest neighbours in both directions (CSLS when
+  `csls_k` > 0) between the similarity profiles of the `vocab` most frequent words of each
+  language.
 
   Works for any two dimensions (the profiles live in a `vocab`-dimensional space of their own).
 
@@ -290,10 +286,10 @@ def similarity_init(*, src_NxD, tgt_MxE, vocab=4000, csls_k=10, direction="union
     int64 array P x 2 of (source row, target row).
   """
   n = min(vocab, len(src_NxD), len(tgt_MxE))
-  xs = similarity_profiles(src_NxD, vocab=n, quantiles=quantiles)
-  zs = similarity_profiles(tgt_MxE, vocab=n, quantiles=quantiles)
-  mode = f"{direction}_{'csls' if csls_k > 0 else 'nn'}"
-  return induce_dictionary(src_mapped_NxD=xs, tgt_MxD=zs, vocab=n, mode=mode,
+  xs = similarity_profiles(src_NxD, vocab=n)
+  zs = similarity_profiles(tgt_MxE, vocab=n)
+  mode = f"union_{'csls' if csls_k > 0 else 'nn'}"
+  return induce_dictionary(src_mapped_NxE=xs, tgt_MxE=zs, vocab=n, mode=mode,
                            csls_k=max(csls_k, 1))
 
 
@@ -424,8 +420,8 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
   info = {"init": init, "seed": seed}
 
   def criterion(w):
-    return unsupervised_criterion(src_mapped_NxD=_map(src_NxD[:criterion_vocab], w),
-                                  tgt_MxD=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
+    return unsupervised_criterion(src_mapped_NxE=_map(src_NxD[:criterion_vocab], w),
+                                  tgt_MxE=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
 
   seed_pairs, W = None, None
   if init == "similarity":

@@ -33,19 +33,12 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from clweadv import watchdog
+from clweadv.normalize import unit_rows
 
 DEFAULT_BLOCK_SIZE = 2048
 DEFAULT_QUERY_BLOCK_SIZE = 512
 
 Progress = Optional[Callable[[int, int], None]]
-
-
-@jax.jit
-def unit_rows(x_NxD):
-  """Rows divided by their L2 norm; zero rows stay zero."""
-  x_NxD = jnp.asarray(x_NxD, jnp.float32)
-  norms_N1 = jnp.linalg.norm(x_NxD, axis=1, keepdims=True)
-  return x_NxD / jnp.where(norms_N1 > 0, norms_N1, 1.0)
 
 
 def _precision():
@@ -270,7 +263,7 @@ def csls_topk(query_NxD, keys_MxD, *, k, r_query_N, r_keys_M, block_size=DEFAULT
   return scores_Nxk - r_query_N[:, None], ids_Nxk
 
 
-def csls_translate(*, src_NxD, tgt_MxD, query_ids=None, k=1, csls_k=10,
+def csls_translate(*, src_mapped_NxE, tgt_MxE, query_ids=None, k=1, csls_k=10,
                    block_size=DEFAULT_BLOCK_SIZE, query_block_size=DEFAULT_QUERY_BLOCK_SIZE,
                    progress: Progress = None, r_tgt_M=None):
   """CSLS source-to-target retrieval for the source rows `query_ids` (default: all rows).
@@ -282,12 +275,12 @@ def csls_translate(*, src_NxD, tgt_MxD, query_ids=None, k=1, csls_k=10,
   Returns:
     (scores_Qxk, indices_Qxk, r_tgt_M).
   """
-  query_QxD = src_NxD if query_ids is None else jnp.asarray(src_NxD)[jnp.asarray(query_ids)]
+  query_QxD = src_mapped_NxE if query_ids is None else jnp.asarray(src_mapped_NxE)[jnp.asarray(query_ids)]
   if r_tgt_M is None:
-    r_tgt_M = mean_topk_similarity(tgt_MxD, src_NxD, k=csls_k, block_size=block_size,
+    r_tgt_M = mean_topk_similarity(tgt_MxE, src_mapped_NxE, k=csls_k, block_size=block_size,
                                    query_block_size=query_block_size, progress=progress)
-  r_query_Q = mean_topk_similarity(query_QxD, tgt_MxD, k=csls_k, block_size=block_size,
+  r_query_Q = mean_topk_similarity(query_QxD, tgt_MxE, k=csls_k, block_size=block_size,
                                    query_block_size=query_block_size)
-  scores, ids = csls_topk(query_QxD, tgt_MxD, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
+  scores, ids = csls_topk(query_QxD, tgt_MxE, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
                           block_size=block_size, query_block_size=query_block_size)
   return scores, ids, r_tgt_M

@@ -45,8 +45,8 @@ class TrainState:
 @flax.struct.dataclass
 class Data:
   """Preprocessed embeddings and sampling CDFs, on device."""
-  src_NxS: jnp.ndarray
-  tgt_MxT: jnp.ndarray
+  src_NxD: jnp.ndarray
+  tgt_MxE: jnp.ndarray
   src_cdf_N: jnp.ndarray
   tgt_cdf_M: jnp.ndarray
 
@@ -150,26 +150,26 @@ def _disc_update(setup, variables, opt_state, key, x_BxD, labels_B, enabled):
   return keep(new_vars, variables), keep(new_opt, opt_state), loss, acc
 
 
-def generator_loss(setup, gen_params, disc_vars, src_BxS, tgt_BxT, adv_on):
+def generator_loss(setup, gen_params, disc_vars, src_BxD, tgt_BxE, adv_on):
   """λr (1 - cos(f, R(G(f)))) - λa log p + λc (1 - cos(e, G(f))), p = D0's P(target | G(f)).
 
   Returns (loss, (reconstruction, adversarial, cosine)).
   """
-  mapped, recon = setup.generator.apply({"params": gen_params}, src_BxS)
-  recon_loss = 1.0 - mean_cosine(src_BxS, recon) if setup.has_decoder else jnp.float32(0.0)
+  mapped, recon = setup.generator.apply({"params": gen_params}, src_BxD)
+  recon_loss = 1.0 - mean_cosine(src_BxD, recon) if setup.has_decoder else jnp.float32(0.0)
   # D0 judges deterministically here (no dropout, running statistics), as in the original.
   logit = setup.discriminator.apply(disc_vars[0], jnp.tanh(mapped), train=False)
   adv_loss = jnp.mean(jax.nn.softplus(logit))  # -log(1 - D(tanh(G(f)))): label 1 = mapped.
-  cos_loss = 1.0 - mean_cosine(mapped, tgt_BxT)
+  cos_loss = 1.0 - mean_cosine(mapped, tgt_BxE)
   total = (setup.lambda_r * recon_loss + setup.lambda_a * adv_on * adv_loss
            + setup.lambda_c * cos_loss)
   return total, (recon_loss, adv_loss, cos_loss)
 
 
-def orthogonalize(kernel_SxT, *, beta):
+def orthogonalize(kernel_DxE, *, beta):
   """One step of W <- (1 + beta) W - beta (W W^T) W towards (semi-)orthogonal rows or columns
   (MUSE's update after each mapping step)."""
-  return (1.0 + beta) * kernel_SxT - beta * (kernel_SxT @ kernel_SxT.T) @ kernel_SxT
+  return (1.0 + beta) * kernel_DxE - beta * (kernel_DxE @ kernel_DxE.T) @ kernel_DxE
 
 
 def train_step(setup, state, data):
@@ -180,8 +180,8 @@ def train_step(setup, state, data):
   b = setup.batch_size
   # The batch is split over the mesh's devices; every reduction (losses, batch norm) stays global.
   sample = lambda k_s, k_t: (
-      _shard_batch(data.src_NxS[sample_ids(k_s, data.src_cdf_N, n=b)], setup.mesh),
-      _shard_batch(data.tgt_MxT[sample_ids(k_t, data.tgt_cdf_M, n=b)], setup.mesh))
+      _shard_batch(data.src_NxD[sample_ids(k_s, data.src_cdf_N, n=b)], setup.mesh),
+      _shard_batch(data.tgt_MxE[sample_ids(k_t, data.tgt_cdf_M, n=b)], setup.mesh))
   src, tgt = sample(k_src, k_tgt)
   if setup.skip_logic:
     adv_on = (state.acc_ema >= ADV_MIN_ACC).astype(jnp.float32)
@@ -260,10 +260,10 @@ def take(tree, i):
   return jax.tree_util.tree_map(lambda x: x[i], tree)
 
 
-def encode_all(setup, gen_params, x_NxS, *, block=8192):
+def encode_all(setup, gen_params, x_NxD, *, block=8192):
   """Maps a whole vocabulary (in blocks) with the encoder."""
   fn = _encoder_fn(setup.generator)
-  out = [fn(gen_params, jnp.asarray(x_NxS[i:i + block])) for i in range(0, len(x_NxS), block)]
+  out = [fn(gen_params, jnp.asarray(x_NxD[i:i + block])) for i in range(0, len(x_NxD), block)]
   return np.asarray(jnp.concatenate(out)) if out else np.zeros((0, 0), np.float32)
 
 

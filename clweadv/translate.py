@@ -51,7 +51,7 @@ def translate(words, *, src, tgt, k=10, retrieval="csls", csls_k=10):
   if rows:
     k = min(k, len(tgt))
     if retrieval == "csls":
-      scores, ids, _ = R.csls_translate(src_NxD=src.vectors, tgt_MxD=tgt.vectors,
+      scores, ids, _ = R.csls_translate(src_mapped_NxE=src.vectors, tgt_MxE=tgt.vectors,
                                         query_ids=np.asarray(rows), k=k, csls_k=csls_k)
     else:
       scores, ids = R.topk_cosine(src.vectors[np.asarray(rows)], tgt.vectors, k=k)

@@ -23,11 +23,11 @@ pairs = refine.anchor_pairs(src_words=en.words, tgt_words=fr.words)
 W = refine.procrustes(en.vectors[pairs[:, 0]], fr.vectors[pairs[:, 1]])
 x = en.vectors @ W
 nn_s, nn_i = retrieval.topk_cosine(x[:600], fr.vectors, k=5, block_size=512)
-cs_s, cs_i, _ = retrieval.csls_translate(src_NxD=x, tgt_MxD=fr.vectors,
+cs_s, cs_i, _ = retrieval.csls_translate(src_mapped_NxE=x, tgt_MxE=fr.vectors,
                                          query_ids=np.arange(600), k=5, block_size=512)
-bli = evaluation.bli(src_mapped_NxD=x, tgt_MxD=fr.vectors, dictionary=read_dictionary(
+bli = evaluation.bli(src_mapped_NxE=x, tgt_MxE=fr.vectors, dictionary=read_dictionary(
     {EN_FR_DICT!r}, src_index=en.index, tgt_index=fr.index))
-induced = refine.induce_dictionary(src_mapped_NxD=x, tgt_MxD=fr.vectors, vocab=3000)
+induced = refine.induce_dictionary(src_mapped_NxE=x, tgt_MxE=fr.vectors, vocab=3000)
 np.savez(OUT, devices=len(jax.local_devices()), nn_s=nn_s, nn_i=nn_i, cs_s=cs_s, cs_i=cs_i,
          induced=induced, p1=[bli["nn"]["p@1"], bli["csls"]["p@1"]])
 """

@@ -47,14 +47,14 @@ def test_rotated_copy_is_found_exactly(which, en, fr, tmp_path):
   assert dico.num_queries == 1500 and dico.coverage == 100.0
   # Source = the rotated copy mapped back by the exact inverse; target = the original.
   mapped = rotated @ _rotation(emb.dim).T
-  block = evaluation.bli(src_mapped_NxD=mapped, tgt_MxD=emb.vectors, dictionary=dico)
+  block = evaluation.bli(src_mapped_NxE=mapped, tgt_MxE=emb.vectors, dictionary=dico)
   assert block == {"dictionary": "identity.txt", "queries": 1500, "coverage": 100.0,
                    "nn": {"p@1": 100.0, "p@5": 100.0, "p@10": 100.0},
                    "csls": {"p@1": 100.0, "p@5": 100.0, "p@10": 100.0}}
-  crit = evaluation.mean_cosine_criterion(src_mapped_NxD=mapped, tgt_MxD=emb.vectors, top_n=2000)
+  crit = evaluation.mean_cosine_criterion(src_mapped_NxE=mapped, tgt_MxE=emb.vectors, top_n=2000)
   assert crit == pytest.approx(1.0, abs=1e-5)
   # Unmapped, the rotated copy finds (almost) nothing: the test is not trivially passed.
-  unmapped = evaluation.bli(src_mapped_NxD=rotated, tgt_MxD=emb.vectors, dictionary=dico,
+  unmapped = evaluation.bli(src_mapped_NxE=rotated, tgt_MxE=emb.vectors, dictionary=dico,
                             methods=("nn",))
   assert unmapped["nn"]["p@1"] < 5.0 and unmapped["csls"] is None
 
@@ -69,7 +69,7 @@ def test_precision_counts_any_gold_target():
 def test_bli_matches_bruteforce_on_procrustes_pair(en, fr):
   dico = read_dictionary(EN_FR, src_index=en.index, tgt_index=fr.index, quiet=True)
   mapped = en.vectors @ _procrustes(en, fr, dico)
-  block = evaluation.bli(src_mapped_NxD=mapped, tgt_MxD=fr.vectors, dictionary=dico)
+  block = evaluation.bli(src_mapped_NxE=mapped, tgt_MxE=fr.vectors, dictionary=dico)
   x = mapped / np.linalg.norm(mapped, axis=1, keepdims=True)
   y = fr.vectors / np.linalg.norm(fr.vectors, axis=1, keepdims=True)
   cos = x.astype(np.float64) @ y.T.astype(np.float64)
@@ -98,8 +98,8 @@ def test_neighbours_table_of_procrustes_pair_has_translations(en, fr):
   dico = read_dictionary(EN_FR, src_index=en.index, tgt_index=fr.index, quiet=True)
   mapped = en.vectors @ _procrustes(en, fr, dico)
   words = ("water", "computer", "rain", "anime", "France")
-  table = evaluation.neighbours_table(words=words, src_index=en.index, src_mapped_NxD=mapped,
-                                      tgt_words=fr.words, tgt_MxD=fr.vectors, k=10)
+  table = evaluation.neighbours_table(words=words, src_index=en.index, src_mapped_NxE=mapped,
+                                      tgt_words=fr.words, tgt_MxE=fr.vectors, k=10)
   rows = {line.split(" | ")[0].lstrip("| "): line.strip("| \n").split(" | ")[1:]
           for line in table.splitlines()[2:]}
   assert table.splitlines()[0] == "| word | " + " | ".join(map(str, range(1, 11))) + " |"
@@ -117,11 +117,11 @@ def test_diversity_is_exact_mean_pairwise_cosine(fr):
   sim = u.astype(np.float64) @ u.T.astype(np.float64)
   n = len(x)
   expected = (sim.sum() - np.trace(sim)) / (n * (n - 1))
-  assert evaluation.diversity(mapped_NxD=x, top_n=1500) == pytest.approx(expected, abs=1e-6)
+  assert evaluation.diversity(mapped_NxE=x, top_n=1500) == pytest.approx(expected, abs=1e-6)
   rotated = x @ _rotation(fr.dim, seed=3)
-  assert evaluation.diversity(mapped_NxD=rotated, top_n=1500) == pytest.approx(expected, abs=1e-5)
+  assert evaluation.diversity(mapped_NxE=rotated, top_n=1500) == pytest.approx(expected, abs=1e-5)
   collapsed = np.tile(x[:1], (500, 1)) * np.linspace(0.5, 2.0, 500)[:, None]
-  assert evaluation.diversity(mapped_NxD=collapsed) == pytest.approx(1.0, abs=1e-5)
+  assert evaluation.diversity(mapped_NxE=collapsed) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_criterion_matches_bruteforce_muse_definition(en, fr):
@@ -137,10 +137,10 @@ def test_criterion_matches_bruteforce_muse_definition(en, fr):
   keep = best < top_n  # MUSE drops translations outside the top_n target words
   assert 0 < keep.sum() < top_n
   expected = cos[np.arange(top_n)[keep], best[keep]].mean()
-  crit = evaluation.mean_cosine_criterion(src_mapped_NxD=mapped, tgt_MxD=fr.vectors, top_n=top_n)
+  crit = evaluation.mean_cosine_criterion(src_mapped_NxE=mapped, tgt_MxE=fr.vectors, top_n=top_n)
   assert crit == pytest.approx(expected, abs=1e-5)
   # The identity map of a space onto itself is the maximum, 1.
-  same = evaluation.mean_cosine_criterion(src_mapped_NxD=en.vectors, tgt_MxD=en.vectors,
+  same = evaluation.mean_cosine_criterion(src_mapped_NxE=en.vectors, tgt_MxE=en.vectors,
                                           top_n=1000)
   assert same == pytest.approx(1.0, abs=1e-5)
 
@@ -184,4 +184,4 @@ def test_dictionary_missing_file(en, tmp_path):
 def test_bli_refuses_a_dictionary_read_against_other_vocabularies(en, fr):
   dico = read_dictionary(EN_FR, src_index=en.index, tgt_index=fr.index, quiet=True)
   with pytest.raises(ValueError, match="larger vocabularies"):
-    evaluation.bli(src_mapped_NxD=en.vectors[:100], tgt_MxD=fr.vectors[:, :50], dictionary=dico)
+    evaluation.bli(src_mapped_NxE=en.vectors[:100], tgt_MxE=fr.vectors[:, :50], dictionary=dico)

@@ -1,11 +1,13 @@
 """Normalisation on the real GloVe slice: unit rows, centring, idempotence, flag parsing."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError
-from clweadv.normalize import iterative_normalize, normalize, parse_steps
+from clweadv.normalize import iterative_normalize, normalize, parse_steps, unit_rows
 from tests.conftest import EN_GLOVE
 
 
@@ -17,6 +19,17 @@ def glove():
 def test_unit_rows_have_norm_one(glove):
   x = normalize(glove, steps=("unit",))
   np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def test_unit_rows_keeps_zero_rows_in_numpy_and_under_jit(glove):
+  """One implementation serves NumPy callers and the jitted retrieval scans."""
+  x = glove[:4].copy()
+  x[2] = 0.0
+  for u in (unit_rows(x), jax.jit(unit_rows)(jnp.asarray(x))):
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(u)[[0, 1, 3]], axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(u)[2], 0.0)
+  assert isinstance(unit_rows(x), np.ndarray)
+  assert isinstance(jax.jit(unit_rows)(jnp.asarray(x)), jax.Array)
 
 
 def test_unit_is_idempotent(glove):

@@ -70,11 +70,11 @@ def test_procrustes_shape_errors():
 
 def test_induce_dictionary_on_exact_rotation(glove, rotated):
   q, tgt, gold = rotated
-  pairs = refine.induce_dictionary(src_mapped_NxD=glove @ q, tgt_MxD=tgt, vocab=N)
+  pairs = refine.induce_dictionary(src_mapped_NxE=glove @ q, tgt_MxE=tgt, vocab=N)
   assert len(pairs) > 0.9 * N
   assert np.mean(gold[pairs[:, 0]] == pairs[:, 1]) > 0.99
   with pytest.raises(ValueError, match="unknown induction mode"):
-    refine.induce_dictionary(src_mapped_NxD=glove, tgt_MxD=glove, mode="bogus")
+    refine.induce_dictionary(src_mapped_NxE=glove, tgt_MxE=glove, mode="bogus")
 
 
 def test_refine_converges_from_perturbed_rotation(glove, rotated):

@@ -23,7 +23,7 @@ def data():
   src, tgt = prep(EN_GLOVE), prep(FR_FASTTEXT)
   cdf = lambda n: jnp.asarray(cdf_from_probabilities(
       sampling_probabilities(zipf_counts(n), kind="faithful")))
-  return train.Data(src_NxS=jnp.asarray(src), tgt_MxT=jnp.asarray(tgt),
+  return train.Data(src_NxD=jnp.asarray(src), tgt_MxE=jnp.asarray(tgt),
                     src_cdf_N=cdf(len(src)), tgt_cdf_M=cdf(len(tgt)))
 
 
@@ -38,7 +38,7 @@ def test_train_step_lowers_generator_loss_and_traces_once(tmp_path, data):
   _, setup = _setup(tmp_path, disc_lr=1e-12, skip_logic=False)
   state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
   fn = train.make_train_steps(setup, 25)
-  src, tgt = data.src_NxS[:1000], data.tgt_MxT[:1000]  # A fixed evaluation batch.
+  src, tgt = data.src_NxD[:1000], data.tgt_MxE[:1000]  # A fixed evaluation batch.
   loss = lambda s: float(train.generator_loss(setup, s.gen_params, s.disc_vars, src, tgt, 1.0)[0])
   losses = [loss(state)]
   for _ in range(8):
