@@ -24,7 +24,6 @@ The pieces, from small to large:
 Rows are compared by cosine: callers normalise the spaces first (`clweadv.normalize`).
 """
 
-import functools
 import re
 import time
 from typing import Callable, Optional
@@ -66,65 +65,6 @@ def procrustes(x_NxD, y_NxE):
     raise ValueError(f"procrustes needs N x D and N x E arrays, got {x.shape} and {y.shape}")
   u, _, vt = np.linalg.svd(x.T @ y, full_matrices=False)
   return (u @ vt).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------------
-# Dense CSLS with stochastic dropout of the similarities, for VecMap's self-learning (the
-# working vocabularies stay small: a few thousand to 20k rows), jitted per block of query rows.
-# Deterministic retrieval goes through `clweadv.retrieval` (blocked, keys sharded over devices).
-
-_BLOCK = 2048
-
-
-@functools.partial(jax.jit, static_argnames=("k",))
-def _block_pass(query_BxD, keys_VxD, r_keys_V, key, keep_prob, *, k):
-  """One block of queries against all keys: (r of the queries, CSLS argmax under dropout,
-  CSLS max without dropout)."""
-  sims = query_BxD @ keys_VxD.T
-  r_query = jax.lax.top_k(sims, k)[0].mean(axis=1)
-  csls = sims - 0.5 * r_keys_V[None, :]
-  best = csls.max(axis=1)
-  threshold = jnp.round(keep_prob * 256.0)
-  keep = jax.random.bits(key, sims.shape, jnp.uint8).astype(jnp.float32) < threshold
-  keep = keep | (keep_prob >= 1.0)
-  idx = jnp.argmax(jnp.where(keep, csls, -jnp.inf), axis=1)
-  return r_query, idx, best
-
-
-def _pad_rows(x, rows):
-  if x.shape[0] == rows:
-    return x
-  return np.concatenate([x, np.zeros((rows - x.shape[0], x.shape[1]), x.dtype)])
-
-
-def _blocked(fn, query_NxD, *args, block=_BLOCK):
-  """Runs `fn(block_rows, *args)` over blocks of `block` query rows (the last one padded, so
-  one compilation serves every block) and concatenates each output."""
-  n = query_NxD.shape[0]
-  rows = min(block, n)
-  outs = []
-  for start in range(0, n, rows):
-    chunk = _pad_rows(query_NxD[start:start + rows], rows)
-    res = fn(jnp.asarray(chunk), *args, start)
-    res = res if isinstance(res, tuple) else (res,)
-    outs.append([np.asarray(r)[:min(rows, n - start)] for r in res])
-  return tuple(np.concatenate(parts) for parts in zip(*outs))
-
-
-def _csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
-  """For unit rows: (argmax CSLS target under dropout, best CSLS score, r of the queries).
-
-  Scores are cos - r_keys / 2 (the query's own r does not change its argmax), as VecMap."""
-  keys = jnp.asarray(keys_MxD)
-  r_keys = jnp.asarray(r_keys_M, jnp.float32)
-  k = min(k, keys.shape[0])
-  kp = jnp.float32(keep_prob)
-
-  def fn(b, start):
-    r, idx, best = _block_pass(b, keys, r_keys, jax.random.fold_in(rng_key, start), kp, k=k)
-    return idx, best, r
-
-  return _blocked(fn, query_NxD)
 
 
 def induce_dictionary(*, src_mapped_NxE, tgt_MxE, vocab=15000, mode="mutual_csls", csls_k=10):
@@ -332,10 +272,10 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
     xwj = jnp.asarray(xw)
     r_tgt = np.asarray(retrieval.mean_topk_similarity(z, xw, k=min(csls_k, len(xw))))
     kf, kb = jax.random.split(jax.random.fold_in(rng_key, it))
-    fwd, best_f, r_src = _csls_argmax(xw, zj, r_keys_M=r_tgt, k=csls_k, keep_prob=keep_prob,
-                                      rng_key=kf)
-    bwd, best_b, _ = _csls_argmax(z, xwj, r_keys_M=r_src, k=csls_k, keep_prob=keep_prob,
-                                  rng_key=kb)
+    fwd, best_f, r_src = retrieval.stochastic_csls_argmax(
+        xw, zj, r_keys_M=r_tgt, k=csls_k, keep_prob=keep_prob, rng_key=kf)
+    bwd, best_b, _ = retrieval.stochastic_csls_argmax(
+        z, xwj, r_keys_M=r_src, k=csls_k, keep_prob=keep_prob, rng_key=kb)
     objective = float((best_f.mean() + best_b.mean()) / 2)
     if objective - best_obj >= threshold:
       last_improvement = it

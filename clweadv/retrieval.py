@@ -1,4 +1,5 @@
-"""Blocked nearest-neighbour and CSLS retrieval with bounded memory.
+"""Blocked nearest-neighbour and CSLS retrieval with bounded memory (and, at the end, the
+stochastic CSLS pass of VecMap's self-learning).
 
 Every similarity here is a cosine: query and key rows are L2-normalised *inside* these functions
 (callers may pass raw vectors; a zero row stays zero and scores 0 against everything). The key
@@ -284,3 +285,64 @@ def csls_translate(*, src_mapped_NxE, tgt_MxE, query_ids=None, k=1, csls_k=10,
   scores, ids = csls_topk(query_QxD, tgt_MxE, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
                           block_size=block_size, query_block_size=query_block_size)
   return scores, ids, r_tgt_M
+
+
+# --------------------------------------------------------------------------------------------
+# CSLS with stochastic dropout of the similarities, for VecMap's self-learning
+# (`refine.self_learning`). Its working vocabularies stay small (a few thousand to 20k rows), so
+# a block of query rows is scored against all keys at once, giving the three things one
+# iteration needs in one pass; the exact, bounded-memory search above serves everything else.
+
+_DROPOUT_BLOCK = 2048
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _block_pass(query_BxD, keys_MxD, r_keys_M, key, keep_prob, *, k):
+  """One block of queries against all keys: (r of the queries, CSLS argmax under dropout,
+  CSLS max without dropout)."""
+  sims = query_BxD @ keys_MxD.T
+  r_query = jax.lax.top_k(sims, k)[0].mean(axis=1)
+  csls = sims - 0.5 * r_keys_M[None, :]
+  best = csls.max(axis=1)
+  threshold = jnp.round(keep_prob * 256.0)
+  keep = jax.random.bits(key, sims.shape, jnp.uint8).astype(jnp.float32) < threshold
+  keep = keep | (keep_prob >= 1.0)
+  idx = jnp.argmax(jnp.where(keep, csls, -jnp.inf), axis=1)
+  return r_query, idx, best
+
+
+def _pad_rows(x, rows):
+  if x.shape[0] == rows:
+    return x
+  return np.concatenate([x, np.zeros((rows - x.shape[0], x.shape[1]), x.dtype)])
+
+
+def _blocked(fn, query_NxD, *args, block=_DROPOUT_BLOCK):
+  """Runs `fn(block_rows, *args)` over blocks of `block` query rows (the last one padded, so
+  one compilation serves every block) and concatenates each output."""
+  n = query_NxD.shape[0]
+  rows = min(block, n)
+  outs = []
+  for start in range(0, n, rows):
+    chunk = _pad_rows(query_NxD[start:start + rows], rows)
+    res = fn(jnp.asarray(chunk), *args, start)
+    res = res if isinstance(res, tuple) else (res,)
+    outs.append([np.asarray(r)[:min(rows, n - start)] for r in res])
+  return tuple(np.concatenate(parts) for parts in zip(*outs))
+
+
+def stochastic_csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
+  """For unit rows: (argmax CSLS key when each similarity is kept with probability
+  `keep_prob`, best CSLS score without dropout, r of the queries over their `k` nearest keys).
+
+  Scores are cos - r_keys / 2 (the query's own r does not change its argmax), as VecMap."""
+  keys = jnp.asarray(keys_MxD)
+  r_keys = jnp.asarray(r_keys_M, jnp.float32)
+  k = min(k, keys.shape[0])
+  kp = jnp.float32(keep_prob)
+
+  def fn(b, start):
+    r, idx, best = _block_pass(b, keys, r_keys, jax.random.fold_in(rng_key, start), kp, k=k)
+    return idx, best, r
+
+  return _blocked(fn, query_NxD)
