@@ -188,9 +188,8 @@ def _positive(name, value, allow_zero=False):
     raise InputError(f"--{name}={value}: must be {'>= 0' if allow_zero else '> 0'}")
 
 
-def from_flags(resolve_pair=None):
-  """Validates the flags into a Config. `resolve_pair(pair, source, dim, data_dir)` -> manifest."""
-  f = FLAGS
+def _inputs(f, resolve_pair):
+  """The settings of the inputs: explicit flags first, then the --pair's prepared manifest."""
   data = {}
   src_lang, tgt_lang = f.src_lang, f.tgt_lang
   if f.pair:
@@ -200,37 +199,36 @@ def from_flags(resolve_pair=None):
     src_lang, tgt_lang = src_lang or parts[0], tgt_lang or parts[1]
     if not (f.src_emb and f.tgt_emb):
       data = resolve_pair(pair=f.pair, source=f.data_source, dim=f.data_dim, data_dir=f.data_dir)
-  pick = lambda name: getattr(f, name) or data.get(name)
-  src_emb, tgt_emb = pick("src_emb"), pick("tgt_emb")
-  if not src_emb or not tgt_emb:
+  out = {name: getattr(f, name) or data.get(name)
+         for name in ("src_emb", "tgt_emb", "src_vocab", "tgt_vocab", "test_dictionary")}
+  if not out["src_emb"] or not out["tgt_emb"]:
     raise InputError("--src_emb and --tgt_emb are required (or --pair=SRC-TGT to use prepared "
                      "data)")
-  for name, value in (("src_emb", src_emb), ("tgt_emb", tgt_emb),
-                      ("src_vocab", pick("src_vocab")), ("tgt_vocab", pick("tgt_vocab")),
-                      ("test_dictionary", pick("test_dictionary")),
-                      ("train_dictionary", f.train_dictionary)):
+  for name, value in {**out, "train_dictionary": f.train_dictionary}.items():
     if value and not os.path.isfile(value):
       raise InputError(f"--{name}={value}: no such file")
+  experiment = f.experiment or (f.pair.replace("-", "_") if f.pair else "run")
+  return dict(out, src_emb=os.path.abspath(out["src_emb"]),
+              tgt_emb=os.path.abspath(out["tgt_emb"]), src_lang=src_lang or "src",
+              tgt_lang=tgt_lang or "tgt", experiment=experiment,
+              workdir=f.workdir or os.path.join("runs", experiment))
+
+
+def _validate(f):
+  """Every numeric and combination check, as one-line flag errors."""
   for name in ("batch_size", "steps", "log_every", "eval_every", "checkpoint_every",
-               "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab"):
+               "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab",
+               "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
-  for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout"):
+  for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout",
+               "success_margin", "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
+               "lambda_r", "lambda_a", "lambda_c"):
     _positive(name, getattr(f, name), allow_zero=True)
   if not f.label_smoothing < 0.5 or not f.disc_input_dropout < 1:
     raise InputError("--label_smoothing must be < 0.5 and --disc_input_dropout < 1")
   if f.ortho_beta and f.model != "aae":
     raise InputError(f"--ortho_beta={f.ortho_beta}: orthogonalises the linear encoder of "
                      f"--model=aae only (--model={f.model})")
-  _positive("disc_steps", f.disc_steps)
-  _positive("restarts", f.restarts)
-  _positive("restart_rounds", f.restart_rounds)
-  _positive("success_margin", f.success_margin, allow_zero=True)
-  for name in ("disc_blocks", "refine_iters", "export_vocab", "max_vocab"):
-    _positive(name, getattr(f, name), allow_zero=True)
-  for name in ("gen_lr", "disc_lr", "subsample_t"):
-    _positive(name, getattr(f, name))
-  for name in ("lambda_r", "lambda_a", "lambda_c"):
-    _positive(name, getattr(f, name), allow_zero=True)
   for name in ("eval_every", "checkpoint_every"):
     if getattr(f, name) % f.log_every:
       raise InputError(f"--{name}={getattr(f, name)}: must be a multiple of "
@@ -243,26 +241,16 @@ def from_flags(resolve_pair=None):
   if f.train_dictionary and f.model != "procrustes":
     raise InputError(f"--train_dictionary is for --model=procrustes only: --model={f.model} is "
                      "unsupervised and takes no dictionary")
-  experiment = f.experiment or (f.pair.replace("-", "_") if f.pair else "run")
-  return Config(
-      experiment=experiment,
-      workdir=f.workdir or os.path.join("runs", experiment),
-      src_emb=os.path.abspath(src_emb), tgt_emb=os.path.abspath(tgt_emb),
-      src_vocab=pick("src_vocab"), tgt_vocab=pick("tgt_vocab"),
-      src_lang=src_lang or "src", tgt_lang=tgt_lang or "tgt",
-      max_vocab=f.max_vocab,
-      test_dictionary=pick("test_dictionary"), train_dictionary=f.train_dictionary,
-      model=f.model, disc_width=f.disc_width, disc_blocks=f.disc_blocks, disc_arch=f.disc_arch,
-      deep_hidden=f.deep_hidden,
-      lambda_r=f.lambda_r, lambda_a=f.lambda_a, lambda_c=f.lambda_c,
-      standardize=f.standardize, normalize=parse_steps(f.normalize),
-      skip_logic=f.skip_logic, ortho_beta=f.ortho_beta, disc_steps=f.disc_steps,
-      label_smoothing=f.label_smoothing, disc_input_dropout=f.disc_input_dropout,
-      disc_vocab=f.disc_vocab, gen_lr=f.gen_lr, disc_lr=f.disc_lr,
-      batch_size=f.batch_size, steps=f.steps, seed=f.seed, restarts=f.restarts,
-      success_margin=f.success_margin, restart_rounds=f.restart_rounds, sampling=f.sampling,
-      subsample_t=f.subsample_t, log_every=f.log_every, eval_every=f.eval_every,
-      checkpoint_every=f.checkpoint_every, criterion_vocab=f.criterion_vocab, csls_k=f.csls_k,
-      retrieval=tuple(f.retrieval), words=tuple(f.words), init=f.init,
-      refine_iters=f.refine_iters, refine_vocab=f.refine_vocab,
-      export_vocab=f.export_vocab, export=f.export)
+
+
+def from_flags(resolve_pair=None):
+  """Validates the flags into a Config. `resolve_pair(pair, source, dim, data_dir)` -> manifest.
+
+  A field of `Config` takes the flag of the same name, except the inputs (`_inputs`: they may
+  come from a --pair) and the parsed lists below."""
+  f = FLAGS
+  _validate(f)
+  derived = dict(_inputs(f, resolve_pair), normalize=parse_steps(f.normalize),
+                 retrieval=tuple(f.retrieval), words=tuple(f.words))
+  return Config(**{field.name: derived[field.name] if field.name in derived
+                   else getattr(f, field.name) for field in dataclasses.fields(Config)})
