@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation, retrieval, train, watchdog
+from clweadv import evaluation, refine, retrieval, train, watchdog
 from clweadv.checkpoint import Checkpointer
 from clweadv.config import Config
 from clweadv.dictionary import read_dictionary
@@ -153,34 +153,31 @@ class Run:
       raise InputError(f"--batch_size={cfg.batch_size}: must be a multiple of the {mesh.size} "
                        "devices (the batch is split across them)")
     setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim, mesh=mesh)
-    runs = cfg.restarts
-    state = train.create_restart_states(setup, seeds=[seed + r for r in range(runs)],
+    state = train.create_restart_states(setup, seeds=[seed + r for r in range(cfg.restarts)],
                                         d_src=self.src.dim, d_tgt=self.tgt.dim)
-    shape = (runs,) if runs > 1 else ()
+    shape = (cfg.restarts,) if cfg.restarts > 1 else ()
     # A copy: the state's own arrays are donated to (and deleted by) the next train call.
     best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
             "criterion": jnp.full(shape, -np.inf, jnp.float32),
             "step": jnp.full(shape, -1, jnp.int32)}
     ckpt = Checkpointer(workdir)
-    start = ckpt.latest_step() or 0
-    if start:
-      restored = ckpt.restore(start, {"state": state, "best": best})
+    step = ckpt.latest_step() or 0
+    if step:
+      restored = ckpt.restore(step, {"state": state, "best": best})
       state, best = restored["state"], restored["best"]
-      log(f"resuming {workdir} from step {start}")
-    writer = writer_factory(start)
+      log(f"resuming {workdir} from step {step}")
+    writer = writer_factory(step)
     data = train.Data(src_NxD=jnp.asarray(self.src_x), tgt_MxE=jnp.asarray(self.tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
                       tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
     state, data = train.replicate((state, data), mesh)
-    run_params = lambda tree, r: train.take(tree, r) if runs > 1 else tree
     fns = {}
-    step = start
     with deferred_interrupts() as pending:
       try:
         while step < cfg.steps:
           n = min(cfg.log_every - step % cfg.log_every, cfg.steps - step)
           if n not in fns:
-            fns[n] = train.make_train_steps(setup, n, restarts=runs)
+            fns[n] = train.make_train_steps(setup, n, restarts=cfg.restarts)
           tick = time.time()
           state, metrics = fns[n](state, data)
           with watchdog.waiting(f"training steps {step + 1}-{step + n}", devices=mesh.size):
@@ -194,21 +191,7 @@ class Run:
                 f"last good checkpoint is step {ckpt.latest_step() or 'none'} in {ckpt.directory}")
           metrics["steps_per_second"] = n / max(time.time() - tick, 1e-9)
           if step % cfg.eval_every == 0 or step == cfg.steps:
-            tick = time.time()
-            evals = [self.evaluate(train.encode_all(setup, run_params(state.gen_params, r),
-                                                    self.src_x))[0] for r in range(runs)]
-            crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
-            top = int(np.argmax(np.atleast_1d(crit)))
-            metrics.update(evals[top])  # The run with the best criterion speaks for the step.
-            if runs > 1:
-              metrics["valid/restart"] = top
-            metrics["valid/seconds"] = time.time() - tick
-            better = jnp.asarray(crit > np.asarray(best["criterion"]))
-            pick = lambda new, old: jnp.where(better.reshape(better.shape + (1,) * (
-                new.ndim - better.ndim)), new, old)
-            best = {"params": jax.tree_util.tree_map(pick, state.gen_params, best["params"]),
-                    "criterion": pick(jnp.asarray(crit), best["criterion"]),
-                    "step": pick(jnp.full(shape, step, jnp.int32), best["step"])}
+            best = self._evaluate_runs(setup, state, best, step=step, metrics=metrics)
           writer.write(step, metrics)
           if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             ckpt.save(step, {"state": state, "best": best})
@@ -221,13 +204,38 @@ class Run:
         writer.close()
         ckpt.close()
     candidates = []
-    for r in range(runs):
+    for r in range(cfg.restarts):
       evaluated = int(np.atleast_1d(best["step"])[r]) >= 0
-      params = run_params(best["params"] if evaluated else state.gen_params, r)
+      params = self._run_params(best["params"] if evaluated else state.gen_params, r)
       candidates.append((train.encode_all(setup, params, self.src_x), params,
                          float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
                          int(np.atleast_1d(best["step"])[r]) if evaluated else step))
     return candidates
+
+  def _run_params(self, tree, r):
+    """Run r's part of a pytree stacked over `--restarts` runs."""
+    return train.take(tree, r) if self.cfg.restarts > 1 else tree
+
+  def _evaluate_runs(self, setup, state, best, *, step, metrics):
+    """Evaluates every run at `step` into `metrics` (the run with the best criterion speaks for
+    the step) and returns `best` with each run's parameters kept where its criterion improved."""
+    runs = self.cfg.restarts
+    shape = (runs,) if runs > 1 else ()
+    tick = time.time()
+    evals = [self.evaluate(train.encode_all(setup, self._run_params(state.gen_params, r),
+                                            self.src_x))[0] for r in range(runs)]
+    crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
+    top = int(np.argmax(np.atleast_1d(crit)))
+    metrics.update(evals[top])
+    if runs > 1:
+      metrics["valid/restart"] = top
+    metrics["valid/seconds"] = time.time() - tick
+    better = jnp.asarray(crit > np.asarray(best["criterion"]))
+    pick = lambda new, old: jnp.where(better.reshape(better.shape + (1,) * (
+        new.ndim - better.ndim)), new, old)
+    return {"params": jax.tree_util.tree_map(pick, state.gen_params, best["params"]),
+            "criterion": pick(jnp.asarray(crit), best["criterion"]),
+            "step": pick(jnp.full(shape, step, jnp.int32), best["step"])}
 
 
 def linear_mapping(params):
@@ -247,7 +255,6 @@ def _run(cfg):
   run = Run(cfg)
   selected_step, W, restart, judged = None, None, None, {}
   if cfg.model == "procrustes":
-    from clweadv import refine  # pylint: disable=g-import-not-at-top
     train_dict = read_dictionary(cfg.train_dictionary, src_index=run.src.index,
                                  tgt_index=run.tgt.index)
     src_rows, tgt_rows = train_dict.pairs()
@@ -324,7 +331,6 @@ def failure_reason(*, criterion, chance, margin, diversity):
 
 def _chance_criterion(run):
   """What refined random rotations reach on these spaces (`refine.chance_criterion`)."""
-  from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   log(f"judging the mapping against 2 random rotations, refined {JUDGE_REFINE_ITERS} "
       "iterations each")
@@ -340,7 +346,6 @@ def _judged_mapping(run, mapped_NxE, W):
   induces: unrefined, a map that merely aligns the two spaces' means or main directions scores a
   criterion well above random rotations (0.31 vs 0.18 after 200 steps of the paper's game on the
   shipped slices, translating nothing)."""
-  from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   if W is None:
     pairs = refine.induce_dictionary(src_mapped_NxE=mapped_NxE, tgt_MxE=run.tgt_x,
@@ -357,7 +362,6 @@ def _judged_mapping(run, mapped_NxE, W):
 
 
 def _criterion(run, mapped):
-  from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   return refine.unsupervised_criterion(src_mapped_NxE=mapped[:cfg.criterion_vocab],
                                        tgt_MxE=run.tgt_x, vocab=cfg.criterion_vocab,
@@ -423,7 +427,6 @@ def _select(run, candidates, *, seed):
   cfg = run.cfg
   if len(candidates) == 1:
     return 0, candidates[0]
-  from clweadv import refine  # pylint: disable=g-import-not-at-top
   scores = []
   for r, (_, params, crit, _) in enumerate(candidates):
     W = linear_mapping(params)
@@ -442,7 +445,6 @@ def _select(run, candidates, *, seed):
 
 def _self_learn(run, mapped_NxE, W, *, workdir):
   """Self-learning from the similarity init or the autoencoder's mapping, then refinement."""
-  from clweadv import refine  # pylint: disable=g-import-not-at-top
   cfg = run.cfg
   sink = MetricsWriter(workdir, resume_step=2 ** 62, total_steps=0,
                        phase_totals={"refine": cfg.refine_iters})

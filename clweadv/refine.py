@@ -316,11 +316,43 @@ def anchor_pairs(*, src_words, tgt_words, vocab=20000, kind="identical"):
 # The entry point.
 
 
+# The dictionary-free starts' settings (VecMap's and MUSE's values; no caller changes them).
+ANCHOR_VOCAB = 20000       # Anchors are looked for among this many most frequent words a side.
+SIMILARITY_VOCAB = 4000    # The similarity seed's vocabulary (its CSLS neighbourhood: 10).
+SELF_LEARNING = {"vocab": 8000, "keep_prob": 0.1, "patience": 10}
+REFINE_TOL = 1e-3          # Refinement stops once the criterion gains less than this.
+
+
+def initial_mapping(*, src_NxD, tgt_MxE, init, W_init=None, src_words=None, tgt_words=None):
+  """The start of `unsupervised_map`: (W (D x E), number of seed pairs or None)."""
+  if init not in INITS:
+    raise ValueError(f"unknown init {init!r} (known: {', '.join(INITS)})")
+  d, e = src_NxD.shape[1], tgt_MxE.shape[1]
+  if init == "aae":
+    if W_init is None:
+      raise ValueError("init='aae' needs the adversarial autoencoder's mapping (W_init)")
+    W = np.asarray(W_init, np.float32)
+    if W.shape != (d, e):
+      raise ValueError(f"W_init has shape {W.shape}, expected {(d, e)}")
+    return W, None
+  if init == "identity":
+    return np.eye(d, e, dtype=np.float32), None
+  if init == "similarity":
+    pairs = similarity_init(src_NxD=src_NxD, tgt_MxE=tgt_MxE, vocab=SIMILARITY_VOCAB)
+  else:  # identical, numerals
+    if src_words is None or tgt_words is None:
+      raise ValueError(f"init={init} needs src_words and tgt_words")
+    pairs = anchor_pairs(src_words=src_words, tgt_words=tgt_words, vocab=ANCHOR_VOCAB, kind=init)
+    if len(pairs) < 2:
+      raise InputError(f"the {init} start needs words spelt the same in both vocabularies: "
+                       f"they share {len(pairs)} among their {ANCHOR_VOCAB} most frequent "
+                       "words")
+  return procrustes(src_NxD[pairs[:, 0]], tgt_MxE[pairs[:, 1]]), int(len(pairs))
+
+
 def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
-                     src_words=None, tgt_words=None, anchor_vocab=20000,
-                     init_vocab=4000, init_csls_k=10, sl_vocab=8000, sl_keep_prob=0.1,
-                     sl_patience=10, sl_max_iters=None, sl_time_budget_s=None, refine_iters=10,
-                     refine_vocab=15000, refine_tol=1e-3, criterion_vocab=10000, csls_k=10,
+                     src_words=None, tgt_words=None, sl_max_iters=None, sl_time_budget_s=None,
+                     refine_iters=10, refine_vocab=15000, criterion_vocab=10000, csls_k=10,
                      log_fn: Optional[Callable] = None):
   """A mapping W (D x E) from source to target space found without any dictionary.
 
@@ -339,13 +371,11 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
     seed: seeds the stochastic dictionary induction of self-learning (the other stages are
       deterministic).
     src_words, tgt_words: the vocabularies (frequency order), for the anchor inits.
-    anchor_vocab: the anchors are looked for among this many most frequent words of each side.
-    init_vocab, init_csls_k: vocabulary and CSLS neighbourhood of the similarity seed.
-    sl_*: self-learning's vocabulary, initial keep probability, patience, iteration and time
-      budgets (see `self_learning`); `sl_max_iters=None` means 100 after the similarity
-      seed and none after the other starts.
-    refine_iters, refine_vocab, refine_tol: MUSE refinement (mutual CSLS + Procrustes) at the
-      end, stopped early when the criterion gains less than `refine_tol`.
+    sl_max_iters, sl_time_budget_s: self-learning's iteration and time budgets (its other
+      settings: `SELF_LEARNING`); `sl_max_iters=None` means 100 after the similarity seed and
+      none after the other starts.
+    refine_iters, refine_vocab: MUSE refinement (mutual CSLS + Procrustes) at the end, stopped
+      early when the criterion gains less than `REFINE_TOL`.
     criterion_vocab, csls_k: the unsupervised criterion used to report and select.
     log_fn: receives one dict per logged event.
 
@@ -353,40 +383,17 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
     (W, info): info records the init, the number of seed pairs, self-learning's iterations
     and objective, the unsupervised criterion after each stage and the seconds spent.
   """
-  if init not in INITS:
-    raise ValueError(f"unknown init {init!r} (known: {', '.join(INITS)})")
   t0 = time.perf_counter()
-  d, e = src_NxD.shape[1], tgt_MxE.shape[1]
   info = {"init": init, "seed": seed}
 
   def criterion(w):
     return unsupervised_criterion(src_mapped_NxE=_map(src_NxD[:criterion_vocab], w),
                                   tgt_MxE=tgt_MxE, vocab=criterion_vocab, csls_k=csls_k)
 
-  seed_pairs, W = None, None
-  if init == "similarity":
-    seed_pairs = similarity_init(src_NxD=src_NxD, tgt_MxE=tgt_MxE, vocab=init_vocab,
-                                 csls_k=init_csls_k)
-  elif init in ("identical", "numerals"):
-    if src_words is None or tgt_words is None:
-      raise ValueError(f"init={init} needs src_words and tgt_words")
-    seed_pairs = anchor_pairs(src_words=src_words, tgt_words=tgt_words, vocab=anchor_vocab,
-                              kind=init)
-    if len(seed_pairs) < 2:
-      raise InputError(f"the {init} start needs words spelt the same in both vocabularies: "
-                       f"they share {len(seed_pairs)} among their {anchor_vocab} most frequent "
-                       "words")
-  elif init == "aae":
-    if W_init is None:
-      raise ValueError("init='aae' needs the adversarial autoencoder's mapping (W_init)")
-    W = np.asarray(W_init, np.float32)
-    if W.shape != (d, e):
-      raise ValueError(f"W_init has shape {W.shape}, expected {(d, e)}")
-  else:
-    W = np.eye(d, e, dtype=np.float32)
+  W, seed_pairs = initial_mapping(src_NxD=src_NxD, tgt_MxE=tgt_MxE, init=init, W_init=W_init,
+                                  src_words=src_words, tgt_words=tgt_words)
   if seed_pairs is not None:
-    info["seed_pairs"] = int(len(seed_pairs))
-    W = procrustes(src_NxD[seed_pairs[:, 0]], tgt_MxE[seed_pairs[:, 1]])
+    info["seed_pairs"] = seed_pairs
   info["init_seconds"] = time.perf_counter() - t0
   info["criterion_init"] = criterion(W)
   if log_fn:
@@ -395,15 +402,13 @@ def unsupervised_map(*, src_NxD, tgt_MxE, init="identical", W_init=None, seed=0,
   if sl_max_iters is None:
     sl_max_iters = 100 if init == "similarity" else 0
   if sl_max_iters:
-    W, sl_info = self_learning(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, vocab=sl_vocab,
-                               csls_k=csls_k, keep_prob=sl_keep_prob, patience=sl_patience,
-                               max_iters=sl_max_iters, time_budget_s=sl_time_budget_s,
-                               seed=seed, log_fn=log_fn)
-    info["self_learning"] = sl_info
+    W, info["self_learning"] = self_learning(
+        src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, csls_k=csls_k, max_iters=sl_max_iters,
+        time_budget_s=sl_time_budget_s, seed=seed, log_fn=log_fn, **SELF_LEARNING)
     info["criterion_self_learning"] = criterion(W)
   if refine_iters:
     W = refine(src_NxD=src_NxD, tgt_MxE=tgt_MxE, W=W, iters=refine_iters, vocab=refine_vocab,
-               csls_k=csls_k, criterion_vocab=criterion_vocab, tol=refine_tol, log_fn=log_fn)
+               csls_k=csls_k, criterion_vocab=criterion_vocab, tol=REFINE_TOL, log_fn=log_fn)
   info["criterion"] = criterion(W)
   info["seconds"] = time.perf_counter() - t0
   return W, info

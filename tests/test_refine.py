@@ -105,8 +105,7 @@ def test_self_learning_from_similarity_seed_recovers_rotation(glove, rotated):
   q, tgt, gold = rotated
   # Unshuffled copy so that the top words of both sides are the same words.
   w, info = refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove @ q, init="similarity",
-                                    init_vocab=1000, sl_vocab=N, sl_patience=2, sl_max_iters=20,
-                                    refine_iters=1, refine_vocab=N, criterion_vocab=N)
+                                    sl_max_iters=20, refine_iters=1, refine_vocab=N, criterion_vocab=N)
   assert _p_at_1(glove @ w, glove @ q, np.arange(N)) > 99
   assert info["criterion"] > 0.9
   assert info["self_learning"]["iters"] <= 20
@@ -116,8 +115,7 @@ def test_self_learning_from_similarity_seed_recovers_rotation(glove, rotated):
 def test_unsupervised_map_50_to_300_rotation(glove):
   q = _orthogonal(50, 300, seed=4)
   w, _ = refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove @ q, init="similarity",
-                                 init_vocab=1000, sl_vocab=N, sl_patience=2, sl_max_iters=10,
-                                 refine_iters=0, criterion_vocab=N)
+                                 sl_max_iters=10, refine_iters=0, criterion_vocab=N)
   assert w.shape == (50, 300)
   assert _p_at_1(glove @ w, glove @ q, np.arange(N)) > 99
 
@@ -125,7 +123,7 @@ def test_unsupervised_map_50_to_300_rotation(glove):
 def test_unsupervised_map_aae_start_and_errors(glove, rotated):
   q, _, _ = rotated
   w, info = refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove @ q, init="aae", W_init=q,
-                                    sl_vocab=N, sl_patience=1, sl_max_iters=3, refine_iters=0,
+                                    sl_max_iters=3, refine_iters=0,
                                     criterion_vocab=N)
   # Stochastic induction keeps only 10% of the similarities: the map moves, but stays right.
   assert _p_at_1(glove @ w, glove @ q, np.arange(N)) > 99
