@@ -12,8 +12,8 @@ spaces share an origin. `none` keeps the vectors as they are (the faithful repro
 ('unit', 'center', 'unit')
 """
 
-import jax
-import jax.numpy as jnp
+import sys
+
 import numpy as np
 
 from clweadv.errors import InputError
@@ -53,7 +53,13 @@ def unit_rows(x_NxD, *, eps=1e-8):
 
   NumPy in, NumPy out; a JAX array (a traced one included, as in `clweadv.retrieval`'s jitted
   scans) stays a JAX array."""
-  xp = jnp if isinstance(x_NxD, jax.Array) else np
+  xp = np
+  # Only a process that has loaded JAX can pass a JAX array: the NumPy-only command lines
+  # (`report`, `translate --help`) start without importing it.
+  if not isinstance(x_NxD, np.ndarray) and "jax" in sys.modules:
+    import jax  # pylint: disable=g-import-not-at-top
+    if isinstance(x_NxD, jax.Array):
+      xp = jax.numpy
   x = xp.asarray(x_NxD, xp.float32)
   return x / xp.maximum(xp.linalg.norm(x, axis=1, keepdims=True), eps)
 
