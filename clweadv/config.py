@@ -4,6 +4,7 @@ import dataclasses
 import os
 from typing import Optional
 
+import jax
 from absl import flags
 
 from clweadv.errors import InputError
@@ -117,7 +118,6 @@ def init_distributed():
   """JAX's own multi-host runtime; a no-op without --distributed."""
   if not FLAGS.distributed:
     return
-  import jax  # pylint: disable=g-import-not-at-top
   try:
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
                                num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)

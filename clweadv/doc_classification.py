@@ -33,7 +33,10 @@ import os
 import numpy as np
 from absl import app, flags
 
+from clweadv.data import corpora, prepare
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
+from clweadv.fileio import read_run_config, write_json
+from clweadv.translate import load_workdir
 
 FLAGS = flags.FLAGS
 
@@ -68,9 +71,8 @@ class Document:
 
 def read_sections(lines_iter):
   """{package: (section, source package)} of an apt `Packages` index."""
-  from clweadv.data.corpora import read_stanzas  # pylint: disable=g-import-not-at-top
   out = {}
-  for stanza in read_stanzas(lines_iter):
+  for stanza in corpora.read_stanzas(lines_iter):
     name, section = stanza.get("Package"), stanza.get("Section")
     if name and section and name not in out:
       source = (stanza.get("Source") or name).split()[0]
@@ -81,7 +83,6 @@ def read_sections(lines_iter):
 def read_documents(lines_iter, *, lang, sections):
   """The documents of an apt Translation-LANG index on LANG's side of the corpus split whose
   package has a section, in index order (one per package, the first)."""
-  from clweadv.data import corpora  # pylint: disable=g-import-not-at-top
   field, out, seen = "Description-" + lang, [], set()
   for stanza in corpora.read_stanzas(lines_iter):
     name, md5 = stanza.get("Package"), stanza.get("Description-md5")
@@ -341,9 +342,6 @@ def _check_flags(run_cfg):
 
 
 def run():
-  from clweadv.data import corpora, prepare  # pylint: disable=g-import-not-at-top
-  from clweadv.fileio import read_run_config, write_json  # pylint: disable=g-import-not-at-top
-  from clweadv.translate import load_workdir  # pylint: disable=g-import-not-at-top
   (train_lang, test_lang), sizes = _check_flags(read_run_config(FLAGS.workdir))
   cfg, src, tgt = load_workdir(FLAGS.workdir)
   emb = {cfg["src_lang"]: src, cfg["tgt_lang"]: tgt}

@@ -92,6 +92,8 @@ _HELP = ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"
 
 def parse_flags(argv):
   """An absl `flags_parser`: a bad flag, flag value or flagfile is one line and exit code 2."""
+  # absl only here, in the command-line layer: the library modules that raise InputError do not
+  # load it.
   from absl import flags, logging  # pylint: disable=g-import-not-at-top
   try:
     argv = flags.FLAGS(argv)

@@ -12,7 +12,10 @@ Prints P@1/5/10 for each retrieval method and, with --output, writes
 import numpy as np
 from absl import app, flags
 
+from clweadv.dictionary import read_dictionary
+from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
+from clweadv.fileio import write_json
 from clweadv.progress import Progress
 
 FLAGS = flags.FLAGS
@@ -37,6 +40,7 @@ def define_flags():
 
 
 def _check_flags():
+  # evaluation loads JAX: imported after --help has answered.
   from clweadv.evaluation import METHODS  # pylint: disable=g-import-not-at-top
   for name in ("src_emb", "tgt_emb", "dictionary"):
     if not FLAGS[name].value:
@@ -79,11 +83,8 @@ def load_mapping(path, *, src_dim, tgt_dim):
 
 def run():
   methods, ks = _check_flags()
-  # Heavy imports after flag checks: a bad flag answers at once.
+  # JAX is loaded after the flag checks: --help and a bad flag answer at once.
   from clweadv import evaluation, retrieval  # pylint: disable=g-import-not-at-top
-  from clweadv.dictionary import read_dictionary  # pylint: disable=g-import-not-at-top
-  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
-  from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
 
   src = read_embeddings(FLAGS.src_emb, max_vocab=FLAGS.max_vocab)
   tgt = read_embeddings(FLAGS.tgt_emb, max_vocab=FLAGS.max_vocab)

@@ -7,6 +7,8 @@ import tempfile
 
 import numpy as np
 
+from clweadv.errors import InputError, warn
+
 
 def _umask():
   mask = os.umask(0o022)
@@ -51,7 +53,6 @@ def save_npy(path, array):
 def split_lines(path):
   """Yields (line number, whitespace-separated fields) of a UTF-8 text file, skipping blank
   lines; bytes that are not UTF-8 raise `InputError` naming the file and line."""
-  from clweadv.errors import InputError  # pylint: disable=g-import-not-at-top
   with open(path, "rb") as f:
     for lineno, raw in enumerate(f, start=1):
       try:
@@ -64,7 +65,6 @@ def split_lines(path):
 
 def read_run_config(workdir):
   """The `config.json` of a `clweadv.main` work dir, or `InputError` naming `--workdir`."""
-  from clweadv.errors import InputError  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir or "", "config.json")
   if not workdir or not os.path.isfile(path):
     raise InputError(f"--workdir={workdir}: no config.json (not a clweadv work dir)")
@@ -78,7 +78,6 @@ def read_run_config(workdir):
 def warn_if_failed(workdir):
   """Warns (one line) when the run's `results.json` says its mapping failed (`failure`, judged
   from the unsupervised criterion and the diversity at the end of the run)."""
-  from clweadv.errors import warn  # pylint: disable=g-import-not-at-top
   try:
     with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
       failure = json.load(f).get("failure")

@@ -7,7 +7,8 @@ import sys
 
 from absl import app, flags
 
-from clweadv import config, watchdog
+from clweadv import config, experiment, train, watchdog
+from clweadv.data import prepare
 from clweadv.errors import exit_on_input_error, parse_flags, reject_arguments
 
 flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
@@ -15,16 +16,11 @@ flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
 
 def main(argv):
   reject_arguments(argv)
-  from clweadv import experiment, train  # pylint: disable=g-import-not-at-top
-
-  def resolve_pair(**kwargs):  # Prepares the pair's data when missing.
-    from clweadv.data import prepare  # pylint: disable=g-import-not-at-top
-    return prepare.ensure_pair(**kwargs)
 
   def run():
     config.init_distributed()
     watchdog.configure(flags.FLAGS.device_timeout)
-    cfg = config.from_flags(resolve_pair=resolve_pair)
+    cfg = config.from_flags(resolve_pair=prepare.ensure_pair)  # Prepares a missing pair.
     try:
       experiment.run_experiment(cfg)
     except train.NonFiniteLossError as e:

@@ -18,8 +18,11 @@ import os
 from absl import app, flags
 import numpy as np
 
+from clweadv.dictionary import read_dictionary
+from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, exit_on_input_error, parse_flags, reject_arguments
 from clweadv.fileio import read_run_config, warn_if_failed
+from clweadv.metrics import read_metrics
 from clweadv.normalize import unit_rows
 
 FLAGS = flags.FLAGS
@@ -68,8 +71,6 @@ def _plot_lines(path, rows, panels, title):
 
 
 def _projection(path, workdir, cfg, dictionary, n_pairs):
-  from clweadv.dictionary import read_dictionary  # pylint: disable=g-import-not-at-top
-  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
   files = [os.path.join(workdir, f"vectors-{cfg[k]}.vec") for k in ("src_lang", "tgt_lang")]
   if not all(os.path.isfile(p) for p in files):
     return False
@@ -102,7 +103,6 @@ def _projection(path, workdir, cfg, dictionary, n_pairs):
 
 def write_report(workdir, *, dictionary=None, pairs=40):
   """Draws the pictures of a run; returns the list of PNG paths written."""
-  from clweadv.metrics import read_metrics  # pylint: disable=g-import-not-at-top
   cfg = read_run_config(workdir)
   if not os.path.isfile(os.path.join(workdir, "metrics.jsonl")):
     raise InputError(f"{workdir}/metrics.jsonl: missing (the run has not logged yet)")
@@ -150,7 +150,6 @@ def write_comparison(path, runs, *, panels, title, columns=None, logy=(), sharey
   Returns:
     `path`. Raises InputError when a run has no metrics or no panel has data.
   """
-  from clweadv.metrics import read_metrics  # pylint: disable=g-import-not-at-top
   loaded = []
   for label, workdir in runs:
     if not os.path.isfile(os.path.join(workdir, "metrics.jsonl")):

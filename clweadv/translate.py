@@ -9,8 +9,11 @@ already normalised and mapped), and prints the top-k target words with their sco
 import os
 import sys
 
+import numpy as np
+
 from absl import app, flags
 
+from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, exit_on_input_error, parse_flags
 from clweadv.fileio import read_run_config, warn_if_failed
 
@@ -28,7 +31,6 @@ def define_flags():
 
 def load_workdir(workdir):
   """(config dict, source Embeddings, target Embeddings) of a finished run's exports."""
-  from clweadv.embeddings import read_embeddings  # pylint: disable=g-import-not-at-top
   cfg = read_run_config(workdir)
   files = [os.path.join(workdir, f"vectors-{cfg[k]}.vec") for k in ("src_lang", "tgt_lang")]
   for p in files:
@@ -43,7 +45,7 @@ def load_workdir(workdir):
 
 def translate(words, *, src, tgt, k=10, retrieval="csls", csls_k=10):
   """[(word, [(translation, score), ...] or None when the word is unknown)]."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  # JAX is loaded only once there are words to translate: --help and flag errors answer at once.
   from clweadv import retrieval as R  # pylint: disable=g-import-not-at-top
   found = [(w, src.index.get(w, src.index.get(w.lower()))) for w in words]
   rows = [i for _, i in found if i is not None]
