@@ -32,13 +32,13 @@ def _results(workdir):
     return json.load(f)
 
 
-def _adversarial(tmp_path, *args, timeout=300):
-  src, tgt, dico = rotated_case(tmp_path)
+def _adversarial(tmp_path, *args, vocab=2000, timeout=300):
+  src, tgt, dico = rotated_case(tmp_path, vocab=vocab)
   workdir = tmp_path / "run"
   proc = run_main(f"--flagfile={FLAGFILE}", f"--src_emb={src}", f"--tgt_emb={tgt}",
-                  f"--test_dictionary={dico}", f"--workdir={workdir}", "--disc_vocab=2000",
-                  "--criterion_vocab=2000", "--refine_vocab=2000", "--export_vocab=100", *args,
-                  timeout=timeout)
+                  f"--test_dictionary={dico}", f"--workdir={workdir}", f"--disc_vocab={vocab}",
+                  f"--criterion_vocab={vocab}", f"--refine_vocab={vocab}", "--export_vocab=100",
+                  *args, timeout=timeout)
   assert proc.returncode == 0, proc.stderr[-3000:]
   with open(workdir / "config.json", encoding="utf-8") as f:
     cfg = json.load(f)
@@ -63,7 +63,9 @@ def test_refinement_starts_from_the_trained_kernel(tmp_path):
 @pytest.mark.slow
 def test_adversarial_method_recovers_a_rotation(tmp_path):
   """The whole method (`experiments/adversarial.flags` as shipped) finds an exact rotation of
-  real vectors without any dictionary or spelling, and judges itself a success."""
-  res, _ = _adversarial(tmp_path, timeout=3600)  # Up to three rounds of 4,000 steps.
+  the whole shipped GloVe slice (5,000 words) without any dictionary or spelling, and judges
+  itself a success. (On its 2,000 most frequent words alone the game did not escape in three
+  rounds: docs/methods.md.)"""
+  res, _ = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 3 rounds of 4,000 steps.
   assert res["bli"]["csls"]["p@1"] >= 99.0, res
   assert res["success"] is True and res["criterion"]["mean_cosine"] > res["chance_criterion"]
