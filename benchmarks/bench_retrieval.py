@@ -3,7 +3,7 @@ r"""Speed and memory of CSLS bilingual lexicon induction at full-vocabulary scal
   python benchmarks/bench_retrieval.py [--sizes=50000,200000] [--queries=1500] [--dim=300]
 
 For each size V: 1,500 queries against V target words, NN and CSLS, with r_T over all V targets
-and r_S over all V (mapped) source words: exactly `clweadv.evaluation.bli`. Each size runs in a
+and r_S over all V (mapped) source words: exactly `clweadv.bli.evaluation.bli`. Each size runs in a
 fresh process; "extra memory" is its peak RSS minus its RSS once the inputs are loaded and JAX is
 initialised (`resource.getrusage`).
 
@@ -81,7 +81,7 @@ def measure(directory):
   """Runs in a fresh process: loads the inputs, then times `bli` NN and CSLS."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
-  from clweadv import evaluation, retrieval  # pylint: disable=g-import-not-at-top
+  from clweadv.bli import evaluation, retrieval  # pylint: disable=g-import-not-at-top
   from clweadv.dictionary import read_dictionary  # pylint: disable=g-import-not-at-top
   src = np.load(os.path.join(directory, "src_mapped.npy"))
   tgt = np.load(os.path.join(directory, "tgt.npy"))

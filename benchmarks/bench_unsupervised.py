@@ -29,7 +29,8 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
-from clweadv import evaluation, refine, retrieval
+from clweadv import refine
+from clweadv.bli import evaluation, retrieval
 from clweadv.dictionary import read_dictionary
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError, exit_on_input_error

@@ -41,7 +41,7 @@ def define_flags():
 
 def _check_flags():
   # evaluation loads JAX: imported after --help has answered.
-  from clweadv.evaluation import METHODS  # pylint: disable=g-import-not-at-top
+  from clweadv.bli.evaluation import METHODS  # pylint: disable=g-import-not-at-top
   for name in ("src_emb", "tgt_emb", "dictionary"):
     if not FLAGS[name].value:
       raise InputError(f"--{name} is required")
@@ -84,7 +84,7 @@ def load_mapping(path, *, src_dim, tgt_dim):
 def run():
   methods, ks = _check_flags()
   # JAX is loaded after the flag checks: --help and a bad flag answer at once.
-  from clweadv import evaluation, retrieval  # pylint: disable=g-import-not-at-top
+  from clweadv.bli import evaluation, retrieval  # pylint: disable=g-import-not-at-top
 
   src = read_embeddings(FLAGS.src_emb, max_vocab=FLAGS.max_vocab)
   tgt = read_embeddings(FLAGS.tgt_emb, max_vocab=FLAGS.max_vocab)

@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation, refine, retrieval, train, watchdog
+from clweadv import refine, train, watchdog
+from clweadv.bli import evaluation, retrieval
 from clweadv.checkpoint import Checkpointer
 from clweadv.config import Config
 from clweadv.dictionary import read_dictionary

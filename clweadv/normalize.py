@@ -51,7 +51,7 @@ def parse_steps(value, *, flag="--normalize"):
 def unit_rows(x_NxD, *, eps=1e-8):
   """Rows scaled to unit L2 norm (all-zero rows stay zero), in float32.
 
-  NumPy in, NumPy out; a JAX array (a traced one included, as in `clweadv.retrieval`'s jitted
+  NumPy in, NumPy out; a JAX array (a traced one included, as in `clweadv.bli.retrieval`'s jitted
   scans) stays a JAX array."""
   xp = np
   # Only a process that has loaded JAX can pass a JAX array: the NumPy-only command lines

@@ -22,7 +22,7 @@ class Progress:
   """`progress(done, total, detail="")` prints `label done/total (p%), 1m02s elapsed, ~3m left`
   (without a total: `label done, 1m02s elapsed`).
 
-  Usable as the `progress` callback of `clweadv.retrieval`. The estimate assumes the remaining
+  Usable as the `progress` callback of `clweadv.bli.retrieval`. The estimate assumes the remaining
   units go at the rate of those done since the first update (so a resumed run does not count the
   steps it restored).
   """

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from clweadv import evaluation, retrieval
+from clweadv.bli import evaluation, retrieval
 from clweadv.errors import InputError
 from clweadv.normalize import unit_rows
 
@@ -87,7 +87,7 @@ def induce_dictionary(*, src_mapped_NxE, tgt_MxE, vocab=15000, mode="mutual_csls
   direction, kind = mode.split("_")
   xw = unit_rows(src_mapped_NxE[:vocab])
   z = unit_rows(tgt_MxE[:vocab])
-  # Blocked retrieval (`clweadv.retrieval`), with the keys sharded over the devices. A query's
+  # Blocked retrieval (`clweadv.bli.retrieval`), with the keys sharded over the devices. A query's
   # own r does not change its argmax, so only the keys' r is computed (zeros for plain nearest
   # neighbours).
 
@@ -115,7 +115,7 @@ def induce_dictionary(*, src_mapped_NxE, tgt_MxE, vocab=15000, mode="mutual_csls
 
 
 def unsupervised_criterion(*, src_mapped_NxE, tgt_MxE, vocab=10000, csls_k=10):
-  """MUSE's model-selection criterion (`clweadv.evaluation.mean_cosine_criterion`): the mean
+  """MUSE's model-selection criterion (`clweadv.bli.evaluation.mean_cosine_criterion`): the mean
   cosine of the CSLS translations of the `vocab` most frequent source words, retrieval (and the
   r terms) among the `vocab` most frequent target words, which bounds the cost."""
   n = min(vocab, len(src_mapped_NxE))

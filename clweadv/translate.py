@@ -46,7 +46,7 @@ def load_workdir(workdir):
 def translate(words, *, src, tgt, k=10, retrieval="csls", csls_k=10):
   """[(word, [(translation, score), ...] or None when the word is unknown)]."""
   # JAX is loaded only once there are words to translate: --help and flag errors answer at once.
-  from clweadv import retrieval as R  # pylint: disable=g-import-not-at-top
+  from clweadv.bli import retrieval as R  # pylint: disable=g-import-not-at-top
   found = [(w, src.index.get(w, src.index.get(w.lower()))) for w in words]
   rows = [i for _, i in found if i is not None]
   results = {}

@@ -14,7 +14,8 @@ from conftest import EN_FR_DICT, EN_GLOVE, FR_FASTTEXT, ROOT
 # Vocabulary sizes not divisible by 4 exercise the padded last shard.
 _RETRIEVAL = f"""
 import jax, numpy as np
-from clweadv import evaluation, refine, retrieval
+from clweadv import refine
+from clweadv.bli import evaluation, retrieval
 from clweadv.dictionary import read_dictionary
 from clweadv.embeddings import read_embeddings
 en = read_embeddings({EN_GLOVE!r}, max_vocab=4001)
@@ -95,7 +96,7 @@ def test_four_devices_match_one(tmp_path):
 # client). The 4,000 real French vectors, repeated, make each block take long enough.
 _MANY_BLOCKS = f"""
 import numpy as np
-from clweadv import retrieval
+from clweadv.bli import retrieval
 from clweadv.embeddings import read_embeddings
 fr = read_embeddings({FR_FASTTEXT!r}).vectors
 _, ids = retrieval.topk_cosine(np.tile(fr, (12, 1)), np.tile(fr, (4, 1)), k=1)

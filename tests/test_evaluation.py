@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from clweadv import evaluation
+from clweadv.bli import evaluation
 from clweadv.dictionary import read_dictionary
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError

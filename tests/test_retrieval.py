@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from clweadv import retrieval
+from clweadv.bli import retrieval
 from clweadv.embeddings import read_embeddings
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

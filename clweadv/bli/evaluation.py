@@ -3,7 +3,7 @@ output diversity, and the paper's table of nearest neighbours.
 
 Every function takes the *mapped* source matrix (rows in frequency order) and the target matrix;
 rows need not be normalised (retrieval works on cosines). Retrieval is blocked, see
-`clweadv.retrieval`.
+`clweadv.bli.retrieval`.
 
 CSLS needs r_S(y) for every target row y: the mean cosine of y to its `csls_k` nearest mapped
 source rows over the full source matrix, an N x M computation. `bli` and `mean_cosine_criterion`
@@ -15,7 +15,7 @@ that calls both pays for it once.
 import numpy as np
 import jax.numpy as jnp
 
-from clweadv import retrieval
+from clweadv.bli import retrieval
 from clweadv.normalize import unit_rows
 
 METHODS = ("nn", "csls")
