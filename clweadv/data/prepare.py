@@ -17,12 +17,17 @@ Everything is written under a temporary name and renamed when complete; a second
 what is there. The manifest's path is the last line printed.
 """
 
+import glob
 import itertools
 import json
 import os
+import shutil
 import sys
 import time
 
+from clweadv.data import corpora, freedict, pretrained
+from clweadv.data.word2vec import train_word2vec
+from clweadv.embeddings import write_counts, write_vec
 from clweadv.errors import InputError
 from clweadv.fileio import write_json
 
@@ -81,13 +86,11 @@ def _vec_words(path):
 # Gold dictionaries.
 
 def _freedict_packages(src, tgt):
-  from clweadv.data.freedict import ISO3
-  a, b = ISO3.get(src, src), ISO3.get(tgt, tgt)
+  a, b = freedict.ISO3.get(src, src), freedict.ISO3.get(tgt, tgt)
   return [f"dict-freedict-{a}-{b}", f"dict-freedict-{b}-{a}"]
 
 
 def _shipped_pairs(src, tgt):
-  from clweadv.data import freedict
   for a, b, flip in ((src, tgt, False), (tgt, src, True)):
     path = os.path.join(THIRD_PARTY, "freedict", f"{a}-{b}.txt")
     if os.path.isfile(path):
@@ -102,9 +105,6 @@ def apertium_pairs(src, tgt, data_dir):
   `lt-print` comes from the system, else from the Debian packages lttoolbox-dev and
   liblttoolbox3 extracted into the cache (run with LD_LIBRARY_PATH pointing at them).
   """
-  import glob
-  import shutil
-  from clweadv.data import corpora, freedict
   deb = os.path.join(data_dir, "debian")
   try:
     root = corpora.fetch_package("apertium-eng-spa", deb)
@@ -130,7 +130,6 @@ def apertium_pairs(src, tgt, data_dir):
 
 def gold_dictionary(src, tgt, data_dir, *, freedict_dir=None):
   """Merged gold pairs (src, tgt) and where they came from, cached in dictionaries/."""
-  from clweadv.data import corpora, freedict
   path = os.path.join(data_dir, "dictionaries", f"{src}-{tgt}.txt")
   info_path = path[:-len(".txt")] + ".json"
   if os.path.isfile(path) and os.path.isfile(info_path) and not freedict_dir:
@@ -200,7 +199,6 @@ def _workers_suffix(workers):
 
 def corpus_embeddings(lang, dim, data_dir, *, max_vocab, workers=WORD2VEC_WORKERS):
   """word2vec vectors of LANG's corpus, cached per (lang, dim, workers): (vec, vocab, stats)."""
-  from clweadv.data import corpora
   stem = (f"{lang}.d{dim}" + ("" if max_vocab == 50000 else f".top{max_vocab}") +
           _workers_suffix(workers))
   vec = os.path.join(data_dir, "embeddings", stem + ".vec")
@@ -213,7 +211,6 @@ def corpus_embeddings(lang, dim, data_dir, *, max_vocab, workers=WORD2VEC_WORKER
   corpus_path, corpus_stats = corpora.build_corpus(lang, data_dir)
   log(f"word2vec {lang} d={dim} on {corpus_stats['tokens'] / 1e6:.1f}M tokens "
       f"({corpus_path})")
-  from clweadv.data.word2vec import train_word2vec
   stats = train_word2vec(corpus_path, dim=dim, vec_path=vec, vocab_path=vocab,
                          max_vocab=max_vocab, workers=workers, label=f"prepare {lang}")
   stats["corpus"] = corpus_path
@@ -229,8 +226,6 @@ def pretrained_embeddings(lang, data_dir, *, max_vocab, install=True):
 
   Only navec ships corpus counts (written as a `word count` file); the others have none.
   """
-  from clweadv.data import pretrained
-  from clweadv.embeddings import write_counts, write_vec
   name, stem = PRETRAINED[lang]
   suffix = f".top{max_vocab}" if max_vocab else ""
   vec = os.path.join(data_dir, "embeddings", f"{lang}.{stem}{suffix}.vec")
@@ -264,6 +259,18 @@ def pair_dir(data_dir, src, tgt, source, dim, max_vocab, workers=WORD2VEC_WORKER
   return os.path.join(data_dir, "pairs", name)
 
 
+def _complete_manifest(path):
+  """An earlier preparation's manifest when it and every file it names exist, else None."""
+  if not os.path.isfile(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    manifest = json.load(f)
+  keys = ("src_emb", "tgt_emb", "src_vocab", "tgt_vocab", "train_dictionary", "test_dictionary")
+  if all(manifest.get(k) is None or os.path.isfile(manifest[k]) for k in keys):
+    return manifest
+  return None
+
+
 def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=50000,
                 freedict_dir=None, seed=0, install=True, word2vec_workers=WORD2VEC_WORKERS):
   """Prepares (once) everything pair `SRC-TGT` needs; returns its manifest (a dict).
@@ -281,26 +288,20 @@ def ensure_pair(*, pair, source="corpus", dim=None, data_dir=None, max_vocab=500
     dim = None
   out_dir = pair_dir(data_dir, src, tgt, source, dim, max_vocab, word2vec_workers)
   manifest_path = os.path.join(out_dir, "manifest.json")
-  if os.path.isfile(manifest_path) and not freedict_dir:
-    with open(manifest_path, encoding="utf-8") as f:
-      manifest = json.load(f)
-    keys = ("src_emb", "tgt_emb", "src_vocab", "tgt_vocab", "train_dictionary",
-            "test_dictionary")
-    if all(manifest.get(k) is None or os.path.isfile(manifest[k]) for k in keys):
-      log(f"reusing {manifest_path}")
-      return manifest
+  manifest = None if freedict_dir else _complete_manifest(manifest_path)
+  if manifest:
+    log(f"reusing {manifest_path}")
+    return manifest
   t0 = time.time()
   if source == "corpus":
     src_vec, src_vocab, src_info, tgt_vec, tgt_vocab, tgt_info = (
         x for lang in (src, tgt) for x in corpus_embeddings(
             lang, dim, data_dir, max_vocab=max_vocab, workers=word2vec_workers))
   else:
-    src_vec, src_vocab, src_info = pretrained_embeddings(src, data_dir, max_vocab=max_vocab,
-                                                         install=install)
-    tgt_vec, tgt_vocab, tgt_info = pretrained_embeddings(tgt, data_dir, max_vocab=max_vocab,
-                                                         install=install)
+    src_vec, src_vocab, src_info, tgt_vec, tgt_vocab, tgt_info = (
+        x for lang in (src, tgt) for x in pretrained_embeddings(
+            lang, data_dir, max_vocab=max_vocab, install=install))
   gold, gold_info = gold_dictionary(src, tgt, data_dir, freedict_dir=freedict_dir)
-  from clweadv.data import freedict
   src_words = _vec_words(src_vec)
   tgt_words = set(_vec_words(tgt_vec))
   train, test, split_info = freedict.split_dictionary(
