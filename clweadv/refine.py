@@ -270,13 +270,12 @@ def self_learning(*, src_NxD, tgt_MxE, seed_pairs=None, W=None, vocab=20000, csl
       last_improvement = it
     xw = unit_rows(x @ W)
     xwj = jnp.asarray(xw)
-    r_tgt = retrieval.mean_topk_similarity(z, xw, k=min(csls_k, len(xw)))
-    r_src = retrieval.mean_topk_similarity(xw, z, k=min(csls_k, len(z)))
+    r_tgt = np.asarray(retrieval.mean_topk_similarity(z, xw, k=min(csls_k, len(xw))))
     kf, kb = jax.random.split(jax.random.fold_in(rng_key, it))
-    fwd, best_f = retrieval.stochastic_csls_argmax(xw, zj, r_keys_M=r_tgt, keep_prob=keep_prob,
-                                                   rng_key=kf)
-    bwd, best_b = retrieval.stochastic_csls_argmax(z, xwj, r_keys_M=r_src, keep_prob=keep_prob,
-                                                   rng_key=kb)
+    fwd, best_f, r_src = retrieval.stochastic_csls_argmax(
+        xw, zj, r_keys_M=r_tgt, k=csls_k, keep_prob=keep_prob, rng_key=kf)
+    bwd, best_b, _ = retrieval.stochastic_csls_argmax(
+        z, xwj, r_keys_M=r_src, k=csls_k, keep_prob=keep_prob, rng_key=kb)
     objective = float((best_f.mean() + best_b.mean()) / 2)
     if objective - best_obj >= threshold:
       last_improvement = it

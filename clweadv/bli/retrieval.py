@@ -296,18 +296,19 @@ def csls_translate(*, src_mapped_NxE, tgt_MxE, query_ids=None, k=1, csls_k=10,
 _DROPOUT_BLOCK = 2048
 
 
-@jax.jit
-def _block_pass(query_BxD, keys_MxD, r_keys_M, key, keep_prob):
-  """One block of queries against all keys: (CSLS argmax under dropout, CSLS max without
-  dropout)."""
+@functools.partial(jax.jit, static_argnames=("k",))
+def _block_pass(query_BxD, keys_MxD, r_keys_M, key, keep_prob, *, k):
+  """One block of queries against all keys: (r of the queries, CSLS argmax under dropout,
+  CSLS max without dropout)."""
   sims = query_BxD @ keys_MxD.T
+  r_query = jax.lax.top_k(sims, k)[0].mean(axis=1)
   csls = sims - 0.5 * r_keys_M[None, :]
   best = csls.max(axis=1)
   threshold = jnp.round(keep_prob * 256.0)
   keep = jax.random.bits(key, sims.shape, jnp.uint8).astype(jnp.float32) < threshold
   keep = keep | (keep_prob >= 1.0)
   idx = jnp.argmax(jnp.where(keep, csls, -jnp.inf), axis=1)
-  return idx, best
+  return r_query, idx, best
 
 
 def _pad_rows(x, rows):
@@ -330,16 +331,18 @@ def _blocked(fn, query_NxD, *args, block=_DROPOUT_BLOCK):
   return tuple(np.concatenate(parts) for parts in zip(*outs))
 
 
-def stochastic_csls_argmax(query_NxD, keys_MxD, *, r_keys_M, keep_prob, rng_key):
+def stochastic_csls_argmax(query_NxD, keys_MxD, *, r_keys_M, k, keep_prob, rng_key):
   """For unit rows: (argmax CSLS key when each similarity is kept with probability
-  `keep_prob`, best CSLS score without dropout).
+  `keep_prob`, best CSLS score without dropout, r of the queries over their `k` nearest keys).
 
   Scores are cos - r_keys / 2 (the query's own r does not change its argmax), as VecMap."""
   keys = jnp.asarray(keys_MxD)
   r_keys = jnp.asarray(r_keys_M, jnp.float32)
+  k = min(k, keys.shape[0])
   kp = jnp.float32(keep_prob)
 
   def fn(b, start):
-    return _block_pass(b, keys, r_keys, jax.random.fold_in(rng_key, start), kp)
+    r, idx, best = _block_pass(b, keys, r_keys, jax.random.fold_in(rng_key, start), kp, k=k)
+    return idx, best, r
 
   return _blocked(fn, query_NxD)
