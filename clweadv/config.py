@@ -1,6 +1,7 @@
 """The flags of `clweadv.main`, validated in one place into an immutable `Config`."""
 
 import dataclasses
+import functools
 import os
 from typing import Optional
 
@@ -16,15 +17,12 @@ MODELS = ("aae", "deep_aae", "gan", "procrustes")
 INITS = ("none",) + refine.INITS
 DISC_ARCHS = ("resnet", "mlp")
 RETRIEVALS = ("nn", "csls")
-_defined = []
 
 
+@functools.cache
 def define_flags():
   """Defines the flags of `clweadv.main` (once; later calls do nothing), as every clweadv command
   line defines its own: `clweadv.main` calls it when run, `Config` users before parsing."""
-  if _defined:
-    return
-  _defined.append(True)
   # Data.
   flags.DEFINE_string("experiment", None, "Experiment name (default: from --pair or 'run').")
   flags.DEFINE_string("pair", None, "SRC-TGT: take every input from `clweadv.prepare`'s manifest "

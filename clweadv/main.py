@@ -12,7 +12,6 @@ from clweadv.data import prepare
 from clweadv.errors import exit_on_input_error, parse_flags, reject_arguments
 
 
-
 def main(argv):
   reject_arguments(argv)
 

@@ -105,7 +105,8 @@ def test_self_learning_from_similarity_seed_recovers_rotation(glove, rotated):
   q, tgt, gold = rotated
   # Unshuffled copy so that the top words of both sides are the same words.
   w, info = refine.unsupervised_map(src_NxD=glove, tgt_MxE=glove @ q, init="similarity",
-                                    sl_max_iters=20, refine_iters=1, refine_vocab=N, criterion_vocab=N)
+                                    sl_max_iters=20, refine_iters=1, refine_vocab=N,
+                                    criterion_vocab=N)
   assert _p_at_1(glove @ w, glove @ q, np.arange(N)) > 99
   assert info["criterion"] > 0.9
   assert info["self_learning"]["iters"] <= 20

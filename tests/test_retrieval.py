@@ -81,7 +81,8 @@ def test_csls_matches_bruteforce(glove, fasttext):
   np.testing.assert_allclose(np.asarray(scores), ref_scores, atol=1e-5)
   # csls_translate computes the r terms itself, r_S over all sources, for a subset of queries.
   sub = np.arange(100, 400)
-  _, ids_sub, r_tgt_again = retrieval.csls_translate(src_mapped_NxE=src, tgt_MxE=tgt, query_ids=sub, k=10)
+  _, ids_sub, r_tgt_again = retrieval.csls_translate(src_mapped_NxE=src, tgt_MxE=tgt,
+                                                      query_ids=sub, k=10)
   np.testing.assert_allclose(np.asarray(r_tgt_again), r_tgt, atol=2e-6)
   _assert_same_ranking(ids_sub, ref_ids[sub], csls[sub])
 
