@@ -72,6 +72,10 @@ def define_flags():
   flags.DEFINE_integer("disc_vocab", 0, "The game samples only the N most frequent words of each "
                        "language (0: all; MUSE: 50,000-75,000).")
   flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
+  flags.DEFINE_integer("gen_lr_dim", 0, "With N > 0: the encoder/decoder's learning rate is "
+                       "--gen_lr * sqrt(N / d), d the larger embedding dimension (Adam moves "
+                       "every entry by about the learning rate, and an orthogonal map's entries "
+                       "shrink as 1/sqrt(d)); 0: --gen_lr at every dimension.")
   flags.DEFINE_float("disc_lr", 0.01, "Adam learning rate of both discriminators.")
   flags.DEFINE_integer("batch_size", 128, "Words sampled per language per step.")
   flags.DEFINE_integer("steps", 100000, "Training steps.")
@@ -81,6 +85,9 @@ def define_flags():
   flags.DEFINE_float("success_margin", 0.0, "Judge the final mapping: it succeeded when its "
                      "unsupervised criterion exceeds that of refined random rotations by this "
                      "much (0: no judgement).")
+  flags.DEFINE_float("early_stop_margin", 0.0, "Stop adversarial training once a run's "
+                     "unsupervised criterion is this much above that of its initial (random) "
+                     "mapping, i.e. once the game has found an alignment (0: train --steps).")
   flags.DEFINE_integer("restart_rounds", 1, "With --success_margin: rounds of --restarts new "
                        "seeds tried until one succeeds (the budget).")
   flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "
@@ -165,12 +172,14 @@ class Config:
   disc_input_dropout: float
   disc_vocab: int
   gen_lr: float
+  gen_lr_dim: int
   disc_lr: float
   batch_size: int
   steps: int
   seed: int
   restarts: int
   success_margin: float
+  early_stop_margin: float
   restart_rounds: int
   sampling: str
   subsample_t: float
@@ -231,7 +240,8 @@ def _validate(f):
                "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
   for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout",
-               "success_margin", "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
+               "success_margin", "early_stop_margin", "gen_lr_dim",
+               "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
                "lambda_r", "lambda_a", "lambda_c"):
     _positive(name, getattr(f, name), allow_zero=True)
   if not f.label_smoothing < 0.5 or not f.disc_input_dropout < 1:

@@ -91,6 +91,17 @@ def _shard_batch(x_BxD, mesh):
   return jax.lax.with_sharding_constraint(x_BxD, NamedSharding(mesh, PartitionSpec("data")))
 
 
+def generator_lr(cfg, *, d_src, d_tgt):
+  """--gen_lr, scaled by sqrt(--gen_lr_dim / d) when --gen_lr_dim is set: Adam moves every
+  entry of the encoder by about its learning rate whatever the gradient's scale, and the entries
+  of an orthogonal d x d map are about 1/sqrt(d), so the same rate is a larger, noisier rotation
+  step in more dimensions (in 300 dimensions 0.001 never aligned English corpus halves; about
+  0.0005 did: docs/methods.md)."""
+  if not cfg.gen_lr_dim:
+    return cfg.gen_lr
+  return cfg.gen_lr * float(np.sqrt(cfg.gen_lr_dim / max(d_src, d_tgt)))
+
+
 def make_setup(cfg, *, d_src, d_tgt, mesh=None):
   generator = models.make_generator(cfg.model, d_src=d_src, d_tgt=d_tgt,
                                     deep_hidden=cfg.deep_hidden)
@@ -100,7 +111,7 @@ def make_setup(cfg, *, d_src, d_tgt, mesh=None):
   gan = cfg.model == "gan"
   return Setup(generator=generator, discriminator=discriminator,
                # optax.flatten: one fused Adam update over all leaves instead of one per leaf.
-               gen_tx=optax.flatten(optax.adam(cfg.gen_lr)),
+               gen_tx=optax.flatten(optax.adam(generator_lr(cfg, d_src=d_src, d_tgt=d_tgt))),
                disc_tx=optax.flatten(optax.adam(cfg.disc_lr)),
                batch_size=cfg.batch_size,
                # The GAN-only baseline trains the generator on the adversarial loss alone.

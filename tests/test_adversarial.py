@@ -50,22 +50,33 @@ def _adversarial(tmp_path, *args, vocab=2000, timeout=300):
   return _results(workdir), proc
 
 
-def test_refinement_starts_from_the_trained_kernel(tmp_path):
-  """`--init=aae --refine_iters=N` after a short adversarial run ends with a (d x d) orthogonal
-  map and a judgement (it crashed once training was over, handed the kernel's first row)."""
-  res, proc = _adversarial(tmp_path, "--steps=100", "--eval_every=100", "--refine_iters=2",
-                           "--restart_rounds=1", "--restarts=2")
+def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path):
+  """Two restarts side by side; --early_stop_margin ends adversarial training at the first
+  evaluation whose criterion is the margin above the first one's (here a margin small enough to
+  be reached early; the slow test below reaches the shipped one by aligning); then
+  `--init=aae --refine_iters=N` ends with a (d x d) orthogonal map and a judgement (it crashed
+  once training was over, handed the kernel's first row)."""
+  res, proc = _adversarial(tmp_path, "--steps=3000", "--eval_every=100", "--refine_iters=2",
+                           "--restart_rounds=1", "--restarts=2", "--early_stop_margin=0.005")
   assert res["restarts"] == 2 and res["selected_restart"] in (0, 1)
   assert res["rounds"] == 1 and isinstance(res["success"], bool)
   assert "restart 1 (seed 1): criterion" in proc.stderr
+  stops = [line for line in proc.stderr.splitlines()
+           if line.startswith("adversarial training stops at step")]
+  assert len(stops) == 1, proc.stderr[-2000:]
+  stopped = int(stops[0].split()[5].rstrip(":"))
+  with open(tmp_path / "run" / "metrics.jsonl", encoding="utf-8") as f:
+    steps = [row["step"] for row in map(json.loads, f) if "train/gen_loss" in row]
+  assert 200 <= stopped < 3000 and max(steps) == stopped, (stopped, max(steps))
+  assert 0 < res["selected_step"] <= stopped
 
 
 @pytest.mark.slow
 def test_adversarial_method_recovers_a_rotation(tmp_path):
   """The whole method (`experiments/adversarial.flags` as shipped) finds an exact rotation of
   the whole shipped GloVe slice (5,000 words) without any dictionary or spelling, and judges
-  itself a success. (On its 2,000 most frequent words alone the game did not escape in three
-  rounds: docs/methods.md.)"""
-  res, _ = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 3 rounds of 4,000 steps.
+  itself a success, its game stopped early by the criterion."""
+  res, proc = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 3 rounds of 8,000 steps.
+  assert "adversarial training stops at step" in proc.stderr
   assert res["bli"]["csls"]["p@1"] >= 99.0, res
   assert res["success"] is True and res["criterion"]["mean_cosine"] > res["chance_criterion"]

@@ -91,6 +91,17 @@ def test_orthogonalize_keeps_the_encoder_near_orthonormal(tmp_path, data):
   assert drift[0.01] < 0.5 * drift[0.0], drift
 
 
+def test_generator_rate_scales_with_dimension(tmp_path):
+  """--gen_lr_dim=N: --gen_lr at N dimensions, sqrt(N/d) of it at d (the larger side); off: the
+  rate at every dimension."""
+  cfg = make_config(tmp_path, gen_lr=0.001, gen_lr_dim=100)
+  assert train.generator_lr(cfg, d_src=100, d_tgt=100) == pytest.approx(0.001)
+  assert train.generator_lr(cfg, d_src=50, d_tgt=400) == pytest.approx(0.0005)
+  assert train.generator_lr(cfg, d_src=25, d_tgt=25) == pytest.approx(0.002)
+  cfg = make_config(tmp_path, gen_lr=0.001, gen_lr_dim=0)
+  assert train.generator_lr(cfg, d_src=300, d_tgt=300) == 0.001
+
+
 def test_monitor_discriminator_learns_on_its_own(tmp_path, data):
   _, setup = _setup(tmp_path)
   state = train.create_train_state(setup, seed=0, d_src=50, d_tgt=300)
