@@ -86,8 +86,8 @@ def define_flags():
                      "unsupervised criterion exceeds that of refined random rotations by this "
                      "much (0: no judgement).")
   flags.DEFINE_float("early_stop_margin", 0.0, "Stop adversarial training once a run's "
-                     "unsupervised criterion is this much above that of its initial (random) "
-                     "mapping, i.e. once the game has found an alignment (0: train --steps).")
+                     "unsupervised criterion is this much above its value at the first "
+                     "evaluation, i.e. once the game has found an alignment (0: train --steps).")
   flags.DEFINE_integer("restart_rounds", 1, "With --success_margin: rounds of --restarts new "
                        "seeds tried until one succeeds (the budget).")
   flags.DEFINE_enum("sampling", "faithful", list(SAMPLINGS), "Word sampling: faithful (the "

@@ -235,21 +235,15 @@ class Run:
     """Run r's part of a pytree stacked over `--restarts` runs."""
     return train.take(tree, r) if self.cfg.restarts > 1 else tree
 
-  def _criteria(self, setup, gen_params):
-    """(unsupervised criterion of every run, shaped as `best["criterion"]`; their evaluations)."""
-    runs = self.cfg.restarts
-    evals = [self.evaluate(train.encode_all(setup, self._run_params(gen_params, r),
-                                            self.src_x))[0] for r in range(runs)]
-    crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32)
-    return crit.reshape((runs,) if runs > 1 else ()), evals
-
   def _evaluate_runs(self, setup, state, best, *, step, metrics):
     """Evaluates every run at `step` into `metrics` (the run with the best criterion speaks for
     the step) and returns `best` with each run's parameters kept where its criterion improved."""
     runs = self.cfg.restarts
     shape = (runs,) if runs > 1 else ()
     tick = time.time()
-    crit, evals = self._criteria(setup, state.gen_params)
+    evals = [self.evaluate(train.encode_all(setup, self._run_params(state.gen_params, r),
+                                            self.src_x))[0] for r in range(runs)]
+    crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
     top = int(np.argmax(np.atleast_1d(crit)))
     metrics.update(evals[top])
     if runs > 1:
