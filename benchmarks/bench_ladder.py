@@ -59,6 +59,10 @@ flags.DEFINE_list("rungs", ["R1", "R2", "R3"], "Rungs to run: R1 R2 R3 R3-size R
 flags.DEFINE_list("methods", ["procrustes", "similarity", "adversarial"],
                   "Methods (see the module docstring).")
 flags.DEFINE_integer("seeds", 5, "Seeds per case of the adversarial method.")
+flags.DEFINE_integer("first_seed", 0, "The first seed (runs seeds --first_seed, +1, ...: more "
+                     "seeds for a case already run, summarised together with --merge).")
+flags.DEFINE_list("merge", [], "Earlier --out files whose runs join this summary (runs of the "
+                  "same case, method and seed are taken from this invocation).")
 flags.DEFINE_integer("reference_seeds", None, "Seeds per case of `similarity` and `faithful` "
                      "(default --seeds; procrustes is deterministic: one).")
 flags.DEFINE_list("cases", [], "Only these cases (names as printed), e.g. r1_glove50.")
@@ -314,20 +318,32 @@ def main(argv):
     cases = {k: cases[k] for k in FLAGS.cases if k in cases}
   rows = []
   log(common.machine())
+  earlier = []
+  for path in FLAGS.merge:
+    with open(path, encoding="utf-8") as f:
+      earlier += json.load(f)["rows"]
   for name, (rung, paths, extra) in cases.items():
     for method in FLAGS.methods:
       seeds = {"procrustes": 1, "similarity": FLAGS.reference_seeds or FLAGS.seeds,
                "faithful": FLAGS.reference_seeds or FLAGS.seeds}.get(
           method, FLAGS.seeds)
-      seeds = range(seeds)
+      seeds = range(FLAGS.first_seed, FLAGS.first_seed + seeds) if method != "procrustes" \
+          else range(1)
       for seed in seeds:
         row = run_method(name, paths, method, seed, extra)
         row["rung"] = rung
         rows.append(row)
         if FLAGS.out:
           write_json(FLAGS.out, {"machine": common.machine(), "rows": rows,
-                                 "summary": summarise(rows, FLAGS.success_ratio)})
-  print_table(summarise(rows, FLAGS.success_ratio))
+                                 "summary": summarise(_merged(earlier, rows),
+                                                      FLAGS.success_ratio)})
+  print_table(summarise(_merged(earlier, rows), FLAGS.success_ratio))
+
+
+def _merged(earlier, rows):
+  """`earlier` rows (from --merge) not rerun in `rows`, then `rows`."""
+  new = {(r["case"], r["method"], r["seed"]) for r in rows}
+  return [r for r in earlier if (r["case"], r["method"], r["seed"]) not in new] + rows
 
 
 if __name__ == "__main__":

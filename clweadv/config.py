@@ -101,6 +101,10 @@ def define_flags():
                        "--log_every).")
   flags.DEFINE_integer("criterion_vocab", 10000, "Most frequent source words in the unsupervised "
                        "criterion.")
+  flags.DEFINE_integer("eval_vocab", 0, "Evaluations during training search only the N most "
+                       "frequent words of each side (the criterion's r terms too; the test P@1 "
+                       "over the test pairs among them), which bounds their cost on large "
+                       "vocabularies; the final evaluation searches all words (0: all words).")
   flags.DEFINE_integer("csls_k", 10, "Neighbourhood size of CSLS.")
   flags.DEFINE_list("retrieval", ["nn", "csls"], "Retrieval methods for BLI.")
   flags.DEFINE_list("words", ["computer", "rain", "comics", "anime", "France"],
@@ -187,6 +191,7 @@ class Config:
   eval_every: int
   checkpoint_every: int
   criterion_vocab: int
+  eval_vocab: int
   csls_k: int
   retrieval: tuple
   words: tuple
@@ -240,7 +245,7 @@ def _validate(f):
                "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
   for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout",
-               "success_margin", "early_stop_margin", "gen_lr_dim",
+               "success_margin", "early_stop_margin", "gen_lr_dim", "eval_vocab",
                "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
                "lambda_r", "lambda_a", "lambda_c"):
     _positive(name, getattr(f, name), allow_zero=True)

@@ -115,25 +115,48 @@ class Run:
                                        tgt_index=self.tgt.index)
     log(f"{cfg.src_lang}: {len(self.src)} x {self.src.dim}, {cfg.tgt_lang}: {len(self.tgt)} x "
         f"{self.tgt.dim}")
+    # --eval_vocab: what evaluations during training search (the final one searches all).
+    self.eval_n = cfg.eval_vocab if cfg.eval_vocab and cfg.eval_vocab < max(
+        len(self.src), len(self.tgt)) else None
+    self.eval_test_dict = self.test_dict
+    if self.eval_n:
+      if self.test_dict is not None:
+        top = lambda index: {w: i for w, i in index.items() if i < self.eval_n}
+        try:
+          self.eval_test_dict = read_dictionary(cfg.test_dictionary, src_index=top(self.src.index),
+                                                tgt_index=top(self.tgt.index), quiet=True)
+        except InputError:  # No test pair among the most frequent words.
+          self.eval_test_dict = None
+      queries = (f", {self.eval_test_dict.num_queries if self.eval_test_dict else 0} of "
+                 f"{self.test_dict.num_queries} test queries" if self.test_dict else "")
+      log(f"evaluations during training search the {self.eval_n} most frequent words of each "
+          f"side{queries} (--eval_vocab)")
 
   # -- evaluation --------------------------------------------------------------------------
   def evaluate(self, mapped_NxE, *, full=False):
+    """The criterion, the diversity and (with a test dictionary) BLI of one mapping: over all
+    words when `full` (with P@5 and P@10), else over `--eval_vocab` words (P@1 only).
+
+    Returns (metrics, the BLI block or None)."""
     cfg = self.cfg
+    tgt_x, test_dict = self.tgt_x, self.test_dict
+    if self.eval_n and not full:
+      mapped_NxE, tgt_x = mapped_NxE[:self.eval_n], tgt_x[:self.eval_n]
+      test_dict = self.eval_test_dict
     # r_S (every target against every mapped source) is the costly part of CSLS: computed once.
     progress = Progress(f"final evaluation: CSLS neighbourhoods of {len(self.tgt_x)} target "
                         "words") if full else None
-    r_tgt = retrieval.mean_topk_similarity(self.tgt_x, mapped_NxE, k=cfg.csls_k,
-                                           progress=progress)
+    r_tgt = retrieval.mean_topk_similarity(tgt_x, mapped_NxE, k=cfg.csls_k, progress=progress)
     out = {
         "valid/mean_cosine": evaluation.mean_cosine_criterion(
-            src_mapped_NxE=mapped_NxE, tgt_MxE=self.tgt_x, top_n=cfg.criterion_vocab,
+            src_mapped_NxE=mapped_NxE, tgt_MxE=tgt_x, top_n=cfg.criterion_vocab,
             csls_k=cfg.csls_k, r_tgt_M=r_tgt),
         "valid/diversity": evaluation.diversity(mapped_NxE=mapped_NxE[:cfg.criterion_vocab]),
     }
     bli = None
-    if self.test_dict is not None:
-      bli = evaluation.bli(src_mapped_NxE=mapped_NxE, tgt_MxE=self.tgt_x,
-                           dictionary=self.test_dict, methods=cfg.retrieval,
+    if test_dict is not None:
+      bli = evaluation.bli(src_mapped_NxE=mapped_NxE, tgt_MxE=tgt_x,
+                           dictionary=test_dict, methods=cfg.retrieval,
                            ks=(1, 5, 10) if full else (1,), csls_k=cfg.csls_k, r_tgt_M=r_tgt)
       for method in ("nn", "csls"):
         if bli.get(method):

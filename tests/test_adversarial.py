@@ -55,9 +55,15 @@ def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path
   evaluation whose criterion is the margin above the first one's (here a margin small enough to
   be reached early; the slow test below reaches the shipped one by aligning); then
   `--init=aae --refine_iters=N` ends with a (d x d) orthogonal map and a judgement (it crashed
-  once training was over, handed the kernel's first row)."""
+  once training was over, handed the kernel's first row). Evaluations during training search
+  the 1,000 most frequent words (--eval_vocab), the final one all 2,000."""
   res, proc = _adversarial(tmp_path, "--steps=3000", "--eval_every=100", "--refine_iters=2",
-                           "--restart_rounds=1", "--restarts=2", "--early_stop_margin=0.005")
+                           "--restart_rounds=1", "--restarts=2", "--early_stop_margin=0.005",
+                           "--eval_vocab=1000")
+  # The test words are ranks 400-1899 on both sides: 600 of them among the first 1,000.
+  assert ("evaluations during training search the 1000 most frequent words of each side, "
+          "600 of 1500 test queries (--eval_vocab)") in proc.stderr, proc.stderr[-2000:]
+  assert res["bli"]["queries"] == 1500
   assert res["restarts"] == 2 and res["selected_restart"] in (0, 1)
   assert res["rounds"] == 1 and isinstance(res["success"], bool)
   assert "restart 1 (seed 1): criterion" in proc.stderr
