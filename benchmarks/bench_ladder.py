@@ -30,6 +30,9 @@ A seed succeeds when its CSLS P@1 reaches `--success_ratio` of the supervised ce
 
   python benchmarks/ladder_data.py                       # the corpus halves (once, ~40 min)
   python benchmarks/bench_ladder.py --rungs=R1,R2,R3 --seeds=5 --out=benchmarks/ladder.json
+  # Two more seeds (3 and 4) of a case already run with --seeds=3, summarised with the first three:
+  python benchmarks/bench_ladder.py --cases=r3_halves_d100 --methods=adversarial --seeds=2 \
+      --first_seed=3 --merge=first3.json --out=seeds34.json
 """
 
 import json
