@@ -168,8 +168,9 @@ class Run:
     """Trains `--restarts` runs side by side (seeds `--seed`, `--seed`+1, ...) with checkpoints
     and resume, evaluating each every `--eval_every` steps.
 
-    Returns one candidate per run, each (mapped source, params of its evaluation step with the
-    best unsupervised criterion, that criterion, that step).
+    Returns (one candidate per run, each (mapped source, params of its evaluation step with the
+    best unsupervised criterion, that criterion, that step); the steps trained: `--steps`, or
+    fewer where `--early_stop_margin` stopped the game).
     """
     cfg = self.cfg
     mesh = train.make_mesh()
@@ -193,11 +194,12 @@ class Run:
             # initial random map scores lower: 0.47 against 0.58 after 500 steps that translate
             # nothing on 2,000 GloVe words).
             "first": jnp.full(shape, np.nan, jnp.float32)}
-    def aligned():  # --early_stop_margin: has a run's game found an alignment?
+    def aligned(resumed=False):  # --early_stop_margin: has a run's game found an alignment?
       gain = np.nan_to_num(np.asarray(best["criterion"]) - np.asarray(best["first"]), nan=-1)
       if not cfg.early_stop_margin or np.max(gain) < cfg.early_stop_margin:
         return False
-      log(f"adversarial training stops at step {step}: the criterion is {np.max(gain):.3f} "
+      log(f"adversarial training {'had stopped' if resumed else 'stops'} at step {step}: the "
+          f"criterion is {np.max(gain):.3f} "
           f"above its first evaluation's (--early_stop_margin={cfg.early_stop_margin})")
       return True
     ckpt = Checkpointer(workdir)
@@ -206,7 +208,7 @@ class Run:
       restored = ckpt.restore(step, {"state": state, "best": best})
       state, best = restored["state"], restored["best"]
       log(f"resuming {workdir} from step {step}")
-    stop = aligned()
+    stop = aligned(resumed=True)
     writer = writer_factory(step)
     data = train.Data(src_NxD=jnp.asarray(self.src_x), tgt_MxE=jnp.asarray(self.tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
@@ -252,7 +254,7 @@ class Run:
       candidates.append((train.encode_all(setup, params, self.src_x), params,
                          float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
                          int(np.atleast_1d(best["step"])[r]) if evaluated else step))
-    return candidates
+    return candidates, step
 
   def _run_params(self, tree, r):
     """Run r's part of a pytree stacked over `--restarts` runs."""
@@ -431,15 +433,15 @@ def _adversarial(run, write_config):
       write_config()
       return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
     seed = cfg.seed + ROUND_SEED_STRIDE * k
-    candidates = run.train(writer_factory, workdir=workdir, seed=seed)
+    candidates, trained = run.train(writer_factory, workdir=workdir, seed=seed)
     restart, (mapped, params, _, step) = _select(run, candidates, seed=seed)
     W = linear_mapping(params)
     if cfg.init != "none" or cfg.refine_iters:
       mapped, W = _self_learn(run, mapped, W, workdir=workdir)
     out = {"mapped": mapped, "W": W, "step": step, "restart": restart, "round": k,
-           "criterion": None}
+           "criterion": None, "trained_steps": trained}
     if not cfg.success_margin:
-      return mapped, W, step, out["restart"], {}
+      return mapped, W, step, out["restart"], {"trained_steps": trained}
     if chance is None:
       chance = _chance_criterion(run)
     out["criterion"] = _criterion(run, _judged_mapping(run, mapped, W))
@@ -450,7 +452,8 @@ def _adversarial(run, write_config):
         f"{cfg.success_margin}: {'success' if success else 'failed'}")
     if success:
       break
-  judged = {"rounds": k + 1, "selected_round": best["round"], "chance_criterion": chance,
+  judged = {"trained_steps": best["trained_steps"], "rounds": k + 1,
+            "selected_round": best["round"], "chance_criterion": chance,
             "criterion": best["criterion"]}
   if not success:
     log(f"no round reached the criterion of chance ({chance:.4f}) + {cfg.success_margin}: the "

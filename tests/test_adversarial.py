@@ -57,9 +57,9 @@ def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path
   `--init=aae --refine_iters=N` ends with a (d x d) orthogonal map and a judgement (it crashed
   once training was over, handed the kernel's first row). Evaluations during training search
   the 1,000 most frequent words (--eval_vocab), the final one all 2,000."""
-  res, proc = _adversarial(tmp_path, "--steps=3000", "--eval_every=100", "--refine_iters=2",
-                           "--restart_rounds=1", "--restarts=2", "--early_stop_margin=0.005",
-                           "--eval_vocab=1000")
+  args = ("--steps=3000", "--eval_every=100", "--refine_iters=2", "--restart_rounds=1",
+          "--restarts=2", "--early_stop_margin=0.005", "--eval_vocab=1000")
+  res, proc = _adversarial(tmp_path, *args)
   # The test words are ranks 400-1899 on both sides: 600 of them among the first 1,000.
   assert ("evaluations during training search the 1000 most frequent words of each side, "
           "600 of 1500 test queries (--eval_vocab)") in proc.stderr, proc.stderr[-2000:]
@@ -74,7 +74,14 @@ def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path
   with open(tmp_path / "run" / "metrics.jsonl", encoding="utf-8") as f:
     steps = [row["step"] for row in map(json.loads, f) if "train/gen_loss" in row]
   assert 200 <= stopped < 3000 and max(steps) == stopped, (stopped, max(steps))
+  assert res["trained_steps"] == stopped
   assert 0 < res["selected_step"] <= stopped
+  # The same command again resumes at the stop, trains no further and ends with the same results.
+  again, proc = _adversarial(tmp_path, *args)
+  assert f"adversarial training had stopped at step {stopped}:" in proc.stderr, proc.stderr[-2000:]
+  assert "adversarial training stops" not in proc.stderr
+  res.pop("wall_seconds"), again.pop("wall_seconds")
+  assert again == res
 
 
 @pytest.mark.slow
