@@ -327,11 +327,10 @@ def main(argv):
       earlier += json.load(f)["rows"]
   for name, (rung, paths, extra) in cases.items():
     for method in FLAGS.methods:
-      seeds = {"procrustes": 1, "similarity": FLAGS.reference_seeds or FLAGS.seeds,
-               "faithful": FLAGS.reference_seeds or FLAGS.seeds}.get(
-          method, FLAGS.seeds)
-      seeds = range(FLAGS.first_seed, FLAGS.first_seed + seeds) if method != "procrustes" \
-          else range(1)
+      n = {"similarity": FLAGS.reference_seeds or FLAGS.seeds,
+           "faithful": FLAGS.reference_seeds or FLAGS.seeds}.get(method, FLAGS.seeds)
+      seeds = range(1) if method == "procrustes" else range(FLAGS.first_seed,
+                                                            FLAGS.first_seed + n)
       for seed in seeds:
         row = run_method(name, paths, method, seed, extra)
         row["rung"] = rung

@@ -120,6 +120,7 @@ class Run:
         len(self.src), len(self.tgt)) else None
     self.eval_test_dict = self.test_dict
     if self.eval_n:
+      queries = ""
       if self.test_dict is not None:
         top = lambda index: {w: i for w, i in index.items() if i < self.eval_n}
         try:
@@ -127,8 +128,8 @@ class Run:
                                                 tgt_index=top(self.tgt.index), quiet=True)
         except InputError:  # No test pair among the most frequent words.
           self.eval_test_dict = None
-      queries = (f", {self.eval_test_dict.num_queries if self.eval_test_dict else 0} of "
-                 f"{self.test_dict.num_queries} test queries" if self.test_dict else "")
+        kept = self.eval_test_dict.num_queries if self.eval_test_dict else 0
+        queries = f", {kept} of {self.test_dict.num_queries} test queries"
       log(f"evaluations during training search the {self.eval_n} most frequent words of each "
           f"side{queries} (--eval_vocab)")
 
@@ -266,8 +267,9 @@ class Run:
     runs = self.cfg.restarts
     shape = (runs,) if runs > 1 else ()
     tick = time.time()
+    # Only the words the evaluation searches are mapped (all of them without --eval_vocab).
     evals = [self.evaluate(train.encode_all(setup, self._run_params(state.gen_params, r),
-                                            self.src_x))[0] for r in range(runs)]
+                                            self.src_x[:self.eval_n]))[0] for r in range(runs)]
     crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
     top = int(np.argmax(np.atleast_1d(crit)))
     metrics.update(evals[top])
