@@ -60,6 +60,9 @@ def define_flags():
   flags.DEFINE_string("normalize", "unit,center,unit", "Comma-separated steps applied before "
                       "training and evaluation (the faithful flagfiles set none): unit, center "
                       "(e.g. unit,center,unit), or none.")
+  flags.DEFINE_integer("center_vocab", 0, "`center` subtracts the mean of the N most frequent "
+                       "words of each side (0: of all words). Rare words share a direction that "
+                       "a mean over many of them carries into every frequent word.")
   flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
                     "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
   # Optimisation.
@@ -169,6 +172,7 @@ class Config:
   lambda_c: float
   standardize: bool
   normalize: tuple
+  center_vocab: int
   skip_logic: bool
   ortho_beta: float
   disc_steps: int
@@ -203,7 +207,7 @@ class Config:
 
   # Fields that must agree with a checkpoint being resumed.
   ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
-                  "standardize", "normalize", "src_emb", "tgt_emb", "max_vocab", "seed",
+                  "standardize", "normalize", "center_vocab", "src_emb", "tgt_emb", "max_vocab", "seed",
                   "restarts", "sampling", "log_every")
 
 
@@ -245,7 +249,7 @@ def _validate(f):
                "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
   for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout",
-               "success_margin", "early_stop_margin", "gen_lr_dim", "eval_vocab",
+               "success_margin", "early_stop_margin", "gen_lr_dim", "eval_vocab", "center_vocab",
                "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
                "lambda_r", "lambda_a", "lambda_c"):
     _positive(name, getattr(f, name), allow_zero=True)

@@ -106,7 +106,8 @@ class Run:
     self.src = read_embeddings(cfg.src_emb, max_vocab=cfg.max_vocab, vocab_path=cfg.src_vocab)
     log(f"loading {cfg.tgt_emb}")
     self.tgt = read_embeddings(cfg.tgt_emb, max_vocab=cfg.max_vocab, vocab_path=cfg.tgt_vocab)
-    prep = dict(normalize_steps=cfg.normalize, standardize=cfg.standardize)
+    prep = dict(normalize_steps=cfg.normalize, standardize=cfg.standardize,
+                center_n=cfg.center_vocab)
     self.src_x = train.preprocess(self.src.vectors, **prep)
     self.tgt_x = train.preprocess(self.tgt.vectors, **prep)
     self.test_dict = None

@@ -64,12 +64,14 @@ def unit_rows(x_NxD, *, eps=1e-8):
   return x / xp.maximum(xp.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
-def normalize(x_NxD, *, steps=DEFAULT):
+def normalize(x_NxD, *, steps=DEFAULT, center_n=None):
   """Applies the normalisation `steps` in order; returns a new float32 N x D array.
 
   Args:
     x_NxD: the embeddings, one word per row.
     steps: a tuple of names from `STEPS` (or a flag string, see `parse_steps`); `()` is a no-op.
+    center_n: `center` subtracts the mean of the first (most frequent) `center_n` rows; None or
+      0: of all rows.
 
   `unit,center,unit` is not exactly idempotent (the mean of unit rows is not zero), but it
   converges quickly when repeated ("iterative normalisation"); see `iterative_normalize`.
@@ -81,7 +83,7 @@ def normalize(x_NxD, *, steps=DEFAULT):
     if step == "unit":
       x = unit_rows(x)
     elif step in ("center", "center_dims"):
-      x -= x.mean(axis=0, keepdims=True)
+      x -= x[:center_n or None].mean(axis=0, keepdims=True)
     elif step == "unit_dims":
       x /= np.maximum(x.std(axis=0, keepdims=True), 1e-8)
     else:

@@ -287,11 +287,12 @@ class NonFiniteLossError(Exception):
   """The loss became NaN or infinite; the run stops, keeping the last good checkpoint."""
 
 
-def preprocess(x_NxD, *, normalize_steps, standardize):
-  """The input space of the model: optional normalisation, then per-dimension standardisation."""
+def preprocess(x_NxD, *, normalize_steps, standardize, center_n=None):
+  """The input space of the model: optional normalisation (`center` over the first `center_n`
+  rows, see `normalize`), then per-dimension standardisation."""
   x = np.asarray(x_NxD, np.float32)
   if normalize_steps:
-    x = np.asarray(normalize(x, steps=normalize_steps), np.float32)
+    x = np.asarray(normalize(x, steps=normalize_steps, center_n=center_n), np.float32)
   if standardize:
     std = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)

@@ -43,6 +43,20 @@ def test_center_gives_zero_mean_and_is_idempotent(glove):
   np.testing.assert_allclose(normalize(x, steps=("center",)), x, atol=1e-5)
 
 
+def test_center_over_the_most_frequent_words(glove):
+  """--center_vocab: the mean of the N first (most frequent) rows goes to zero, not the mean of
+  all rows; on GloVe the 500 most frequent words then stop sharing a direction of length 0.11."""
+  over_all = normalize(glove, steps=("unit", "center"))
+  over_top = normalize(glove, steps=("unit", "center"), center_n=500)
+  np.testing.assert_allclose(over_top[:500].mean(axis=0), 0.0, atol=1e-5)
+  assert np.linalg.norm(over_all[:500].mean(axis=0)) > 0.05
+  assert np.linalg.norm(over_top.mean(axis=0)) > 0.05
+  # The same translation for every row: differences between words are unchanged.
+  np.testing.assert_allclose(over_top[1:] - over_top[:-1], over_all[1:] - over_all[:-1],
+                             atol=1e-5)
+  np.testing.assert_allclose(normalize(glove, steps=("unit", "center"), center_n=0), over_all)
+
+
 def test_default_unit_center_unit(glove):
   x = normalize(glove)
   np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
