@@ -8,7 +8,7 @@ import pytest
 from clweadv.embeddings import read_embeddings
 from clweadv.errors import InputError
 from clweadv.normalize import iterative_normalize, normalize, parse_steps, unit_rows
-from tests.conftest import EN_GLOVE
+from tests.conftest import EN_GLOVE, make_config
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,18 @@ def test_center_over_the_most_frequent_words(glove):
   np.testing.assert_allclose(over_top[1:] - over_top[:-1], over_all[1:] - over_all[:-1],
                              atol=1e-5)
   np.testing.assert_allclose(normalize(glove, steps=("unit", "center"), center_n=0), over_all)
+
+
+def test_a_run_centres_each_side_on_center_vocab(tmp_path):
+  """`--center_vocab` reaches the spaces a run maps (both sides), and 0 keeps all words."""
+  from clweadv import experiment  # pylint: disable=g-import-not-at-top
+  for n in (300, 0):
+    run = experiment.Run(make_config(tmp_path / str(n), normalize="unit,center",
+                                     standardize=False, center_vocab=n))
+    for x in (run.src_x, run.tgt_x):
+      np.testing.assert_allclose(x[:n or None].mean(axis=0), 0.0, atol=1e-5)
+      if n:
+        assert np.linalg.norm(x.mean(axis=0)) > 0.02
 
 
 def test_default_unit_center_unit(glove):
