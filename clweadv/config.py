@@ -207,8 +207,8 @@ class Config:
 
   # Fields that must agree with a checkpoint being resumed.
   ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
-                  "standardize", "normalize", "center_vocab", "src_emb", "tgt_emb", "max_vocab", "seed",
-                  "restarts", "sampling", "log_every")
+                  "standardize", "normalize", "center_vocab", "src_emb", "tgt_emb", "max_vocab",
+                  "seed", "restarts", "sampling", "log_every")
 
 
 def _positive(name, value, allow_zero=False):
