@@ -201,8 +201,8 @@ class Run:
       if not cfg.early_stop_margin or np.max(gain) < cfg.early_stop_margin:
         return False
       log(f"adversarial training {'had stopped' if resumed else 'stops'} at step {step}: the "
-          f"criterion is {np.max(gain):.3f} "
-          f"above its first evaluation's (--early_stop_margin={cfg.early_stop_margin})")
+          f"criterion is {np.max(gain):.3f} above its first evaluation's "
+          f"(--early_stop_margin={cfg.early_stop_margin})")
       return True
     ckpt = Checkpointer(workdir)
     step = ckpt.latest_step() or 0
