@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import EN_FR_DICT, EN_GLOVE, FR_FASTTEXT, ROOT
 
@@ -96,6 +97,7 @@ def test_four_devices_match_one(tmp_path):
 # client). The 4,000 real French vectors, repeated, make each block take long enough.
 _MANY_BLOCKS = f"""
 import numpy as np
+import pytest
 from clweadv.bli import retrieval
 from clweadv.embeddings import read_embeddings
 fr = read_embeddings({FR_FASTTEXT!r}).vectors
@@ -148,3 +150,28 @@ def test_distributed_runtime_with_one_process(tmp_path):
   proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert json.load(open(tmp_path / "results.json"))["steps"] == 20
+
+
+@pytest.mark.slow
+def test_the_adversarial_method_finishes_on_four_devices(tmp_path):
+  """`adversarial.flags` over 4 forced CPU devices: two restarts side by side (vmapped, batch split
+  over the mesh), two judged rounds, refinement and export all finish."""
+  env = dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  workdir = tmp_path / "run"
+  args = [sys.executable, "-m", "clweadv.main", "--flagfile=experiments/adversarial.flags",
+          f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--test_dictionary={EN_FR_DICT}",
+          "--max_vocab=1000", "--steps=100", "--log_every=50", "--eval_every=50",
+          "--checkpoint_every=100", "--refine_iters=1", "--refine_vocab=800",
+          "--criterion_vocab=500", "--center_vocab=500", "--disc_vocab=500", "--export_vocab=100",
+          "--restarts=2", "--restart_rounds=2", "--success_margin=1", f"--workdir={workdir}"]
+  proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = json.load(open(workdir / "results.json"))
+  # A margin of 1 cannot be reached: both rounds run, each judged.
+  assert (results["rounds"], results["restarts"], results["success"]) == (2, 2, False)
+  assert results["selected_restart"] in (0, 1)
+  for d in (workdir, workdir / "round1"):
+    rows = [json.loads(l) for l in open(d / "metrics.jsonl")]
+    assert [r["step"] for r in rows if "valid/restart" in r] == [50, 100]
+  assert np.load(workdir / "mapping.npy").shape == (50, 300)
+  assert len(open(workdir / "dictionary.src-tgt.tsv").read().splitlines()) == 100
