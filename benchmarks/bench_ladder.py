@@ -253,7 +253,7 @@ def run_method(case_name, paths, method, seed, extra):
   row = {"case": case_name, "method": method, "seed": seed,
          "csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
          "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
-         "chance": res.get("chance_criterion"),
+         "chance": res.get("chance_criterion"), "judged_criterion": res.get("judged_criterion"),
          "restarts": res.get("restarts"), "rounds": res.get("rounds"),
          "alone_csls_p1": _logged_p1(workdir, res.get("selected_step"),
                                      res.get("selected_round") or 0),
@@ -298,8 +298,9 @@ def summarise(rows, success_ratio):
                 "alone": _mean_or_none([r.get("alone_csls_p1") for r in rs]),
                 # Every run judges itself; the supervised row's margin over chance says
                 # whether the judgement can call any mapping of this case a success.
-                "above_chance": _mean_or_none([r["criterion"] - r["chance"] for r in rs
-                                               if r.get("chance") is not None], digits=3),
+                "above_chance": _mean_or_none([r["judged_criterion"] - r["chance"] for r in rs
+                                               if r.get("judged_criterion") is not None
+                                               and r.get("chance") is not None], digits=3),
                 "judged": f"{sum(bool(r.get('success')) for r in rs)}/{len(rs)}"
                           if any(r.get("success") is not None for r in rs) else "",
                 "wall_s": round(statistics.mean(r["wall_s"] for r in rs), 1),

@@ -331,7 +331,8 @@ def _run(cfg):
                            margin=cfg.success_margin or FAILURE_MARGIN,
                            diversity=valid["valid/diversity"])
   judged.update(success=failure is None, failure=failure,
-                chance_criterion=round(judged["chance_criterion"], 4))
+                chance_criterion=round(judged["chance_criterion"], 4),
+                judged_criterion=round(criterion, 4))
   results = {
       "experiment": cfg.experiment, "src": cfg.src_lang, "tgt": cfg.tgt_lang,
       # What ran: no model when no adversarial step was taken (a dictionary-free start and

@@ -92,4 +92,4 @@ def test_adversarial_method_recovers_a_rotation(tmp_path):
   res, proc = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 3 rounds of 8,000 steps.
   assert "adversarial training stops at step" in proc.stderr
   assert res["bli"]["csls"]["p@1"] >= 99.0, res
-  assert res["success"] is True and res["criterion"]["mean_cosine"] > res["chance_criterion"]
+  assert res["success"] is True and res["judged_criterion"] >= res["chance_criterion"] + 0.1

@@ -42,7 +42,10 @@ def test_a_failed_run_says_so_at_its_end_and_in_translate(tmp_path, capsys):
   assert results["success"] is False
   assert results["failure"].startswith("it is no better than a random rotation: its "
                                        "unsupervised criterion"), results["failure"]
-  assert results["criterion"]["mean_cosine"] < results["chance_criterion"] + 0.1
+  # `judged_criterion` is the value the judgement compared with chance.
+  assert results["judged_criterion"] < results["chance_criterion"] + 0.1
+  assert (f"criterion {results['judged_criterion']:.3f} is not 0.1 above that of refined random "
+          f"rotations ({results['chance_criterion']:.3f})") in results["failure"]
   err = capsys.readouterr().err
   assert f"warning: the mapping probably failed: {results['failure']}" in err.splitlines()
   assert "done in " in err and f"results in {tmp_path / 'results.json'}" in err
