@@ -359,8 +359,8 @@ def _run(cfg):
 
 
 # The judgement of every run: how far above chance a mapping's unsupervised criterion must be,
-# when --success_margin does not say (failed runs ended 0.03-0.09 above chance, working ones
-# 0.24-0.44 above it: docs/methods.md), and the mean pairwise cosine of a collapsed mapping (the
+# when --success_margin does not say (failed runs ended 0.02-0.09 above chance, working ones
+# 0.10-0.58 above it: docs/methods.md), and the mean pairwise cosine of a collapsed mapping (the
 # paper's GAN: 0.98-0.99; working maps: below 0.1).
 FAILURE_MARGIN = 0.1
 COLLAPSED_DIVERSITY = 0.5
