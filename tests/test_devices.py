@@ -97,7 +97,6 @@ def test_four_devices_match_one(tmp_path):
 # client). The 4,000 real French vectors, repeated, make each block take long enough.
 _MANY_BLOCKS = f"""
 import numpy as np
-import pytest
 from clweadv.bli import retrieval
 from clweadv.embeddings import read_embeddings
 fr = read_embeddings({FR_FASTTEXT!r}).vectors
