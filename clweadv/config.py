@@ -63,6 +63,12 @@ def define_flags():
   flags.DEFINE_integer("center_vocab", 0, "`center` subtracts the mean of the N most frequent "
                        "words of each side (0: of all words). Rare words share a direction that "
                        "a mean over many of them carries into every frequent word.")
+  flags.DEFINE_enum("game_projection", "none", ["none", "pca"], "When the two dimensions differ: "
+                    "none plays the game in the target space (a D < E source then fills only a "
+                    "D-dimensional subspace of it, which a discriminator tells apart whatever the "
+                    "mapping); pca plays it between the smaller space and the larger one "
+                    "projected onto its principal axes (of the --disc_vocab words), and refinement "
+                    "works in the full spaces. The same at equal dimensions.")
   flags.DEFINE_bool("skip_logic", True, "The original's skip logic on the EMA of discriminator "
                     "accuracy (< 0.51: no adversarial term; > 0.99: discriminators frozen).")
   # Optimisation.
@@ -173,6 +179,7 @@ class Config:
   standardize: bool
   normalize: tuple
   center_vocab: int
+  game_projection: str
   skip_logic: bool
   ortho_beta: float
   disc_steps: int
@@ -207,8 +214,8 @@ class Config:
 
   # Fields that must agree with a checkpoint being resumed.
   ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
-                  "standardize", "normalize", "center_vocab", "src_emb", "tgt_emb", "max_vocab",
-                  "seed", "restarts", "sampling", "log_every")
+                  "standardize", "normalize", "center_vocab", "game_projection", "src_emb",
+                  "tgt_emb", "max_vocab", "seed", "restarts", "sampling", "log_every")
 
 
 def _positive(name, value, allow_zero=False):
@@ -257,6 +264,9 @@ def _validate(f):
     raise InputError("--label_smoothing must be < 0.5 and --disc_input_dropout < 1")
   if f.ortho_beta and f.model != "aae":
     raise InputError(f"--ortho_beta={f.ortho_beta}: orthogonalises the linear encoder of "
+                     f"--model=aae only (--model={f.model})")
+  if f.game_projection != "none" and f.model != "aae":
+    raise InputError(f"--game_projection={f.game_projection}: projects the game of the linear "
                      f"--model=aae only (--model={f.model})")
   for name in ("eval_every", "checkpoint_every"):
     if getattr(f, name) % f.log_every:

@@ -20,6 +20,7 @@ from clweadv.embeddings import read_embeddings, write_vec
 from clweadv.errors import InputError, Interrupted, deferred_interrupts, warn
 from clweadv.fileio import atomic_open, read_run_config, save_npy, write_json
 from clweadv.metrics import MetricsWriter
+from clweadv.normalize import principal_axes, unit_rows
 from clweadv.progress import Progress
 from clweadv.sampling import cdf_from_probabilities, sampling_probabilities, zipf_counts
 
@@ -110,6 +111,17 @@ class Run:
                 center_n=cfg.center_vocab)
     self.src_x = train.preprocess(self.src.vectors, **prep)
     self.tgt_x = train.preprocess(self.tgt.vectors, **prep)
+    # --game_projection=pca: the larger side's principal axes (D x d, or None), and the spaces the
+    # game plays in (the full ones otherwise).
+    self.axes = [None, None]
+    if cfg.game_projection == "pca" and self.src.dim != self.tgt.dim and cfg.model == "aae":
+      d, big = min(self.src.dim, self.tgt.dim), int(self.tgt.dim > self.src.dim)
+      x = (self.src_x, self.tgt_x)[big]
+      self.axes[big] = principal_axes(x[:cfg.disc_vocab or None], k=d)
+      log(f"the game plays in {d} dimensions: the {'target' if big else 'source'} projected onto "
+          f"its {d} principal axes (--game_projection=pca)")
+    self.game_src_x, self.game_tgt_x = (
+        x if p is None else unit_rows(x @ p) for x, p in zip((self.src_x, self.tgt_x), self.axes))
     self.test_dict = None
     if cfg.test_dictionary:
       self.test_dict = read_dictionary(cfg.test_dictionary, src_index=self.src.index,
@@ -141,7 +153,8 @@ class Run:
 
     Returns (metrics, the BLI block or None)."""
     cfg = self.cfg
-    tgt_x, test_dict = self.tgt_x, self.test_dict
+    # During training the mapping lives in the game's space (`--game_projection`).
+    tgt_x, test_dict = (self.tgt_x if full else self.game_tgt_x), self.test_dict
     if self.eval_n and not full:
       mapped_NxE, tgt_x = mapped_NxE[:self.eval_n], tgt_x[:self.eval_n]
       test_dict = self.eval_test_dict
@@ -179,13 +192,14 @@ class Run:
     if cfg.batch_size % mesh.size:
       raise InputError(f"--batch_size={cfg.batch_size}: must be a multiple of the {mesh.size} "
                        "devices (the batch is split across them)")
-    setup = train.make_setup(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim, mesh=mesh)
+    d_src, d_tgt = self.game_src_x.shape[1], self.game_tgt_x.shape[1]
+    setup = train.make_setup(cfg, d_src=d_src, d_tgt=d_tgt, mesh=mesh)
     if cfg.gen_lr_dim:
-      lr = train.generator_lr(cfg, d_src=self.src.dim, d_tgt=self.tgt.dim)
+      lr = train.generator_lr(cfg, d_src=d_src, d_tgt=d_tgt)
       log(f"generator learning rate {lr:.3g} (--gen_lr={cfg.gen_lr} at "
           f"--gen_lr_dim={cfg.gen_lr_dim} dimensions)")
     state = train.create_restart_states(setup, seeds=[seed + r for r in range(cfg.restarts)],
-                                        d_src=self.src.dim, d_tgt=self.tgt.dim)
+                                        d_src=d_src, d_tgt=d_tgt)
     shape = (cfg.restarts,) if cfg.restarts > 1 else ()
     # A copy: the state's own arrays are donated to (and deleted by) the next train call.
     best = {"params": jax.tree_util.tree_map(jnp.copy, state.gen_params),
@@ -212,7 +226,8 @@ class Run:
       log(f"resuming {workdir} from step {step}")
     stop = aligned(resumed=True)
     writer = writer_factory(step)
-    data = train.Data(src_NxD=jnp.asarray(self.src_x), tgt_MxE=jnp.asarray(self.tgt_x),
+    data = train.Data(src_NxD=jnp.asarray(self.game_src_x),
+                      tgt_MxE=jnp.asarray(self.game_tgt_x),
                       src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
                       tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
     state, data = train.replicate((state, data), mesh)
@@ -253,10 +268,26 @@ class Run:
     for r in range(cfg.restarts):
       evaluated = int(np.atleast_1d(best["step"])[r]) >= 0
       params = self._run_params(best["params"] if evaluated else state.gen_params, r)
-      candidates.append((train.encode_all(setup, params, self.src_x), params,
+      if any(p is not None for p in self.axes):
+        params = self._lift(params)
+        mapped = self.src_x @ np.asarray(params["kernel"]) + np.asarray(params["enc_bias"])
+      else:
+        mapped = train.encode_all(setup, params, self.src_x)
+      candidates.append((mapped, params,
                          float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
                          int(np.atleast_1d(best["step"])[r]) if evaluated else step))
     return candidates, step
+
+  def _lift(self, params):
+    """A linear encoder trained in the game's space as the same map between the full spaces:
+    kernel P_src K P_tgt^T, bias b P_tgt^T (`--game_projection`)."""
+    p_src, p_tgt = self.axes
+    kernel, bias = np.asarray(params["kernel"]), np.asarray(params["enc_bias"])
+    if p_src is not None:
+      kernel = p_src @ kernel
+    if p_tgt is not None:
+      kernel, bias = kernel @ p_tgt.T, bias @ p_tgt.T
+    return dict(params, kernel=kernel, enc_bias=bias)
 
   def _run_params(self, tree, r):
     """Run r's part of a pytree stacked over `--restarts` runs."""
@@ -270,7 +301,8 @@ class Run:
     tick = time.time()
     # Only the words the evaluation searches are mapped (all of them without --eval_vocab).
     evals = [self.evaluate(train.encode_all(setup, self._run_params(state.gen_params, r),
-                                            self.src_x[:self.eval_n]))[0] for r in range(runs)]
+                                            self.game_src_x[:self.eval_n]))[0]
+             for r in range(runs)]
     crit = np.array([v["valid/mean_cosine"] for v in evals], np.float32).reshape(shape)
     top = int(np.argmax(np.atleast_1d(crit)))
     metrics.update(evals[top])

@@ -6,8 +6,9 @@ spaces share an origin. `none` keeps the vectors as they are (the faithful repro
 
 >>> import numpy as np
 >>> x = np.array([[3., 4.], [1., 0.]], np.float32)
->>> normalize(x, steps=("unit",)).round(2).tolist()
-[[0.6, 0.8], [1.0, 0.0]]
+>>> print(normalize(x, steps=("unit",)).round(2))
+[[0.6 0.8]
+ [1.  0. ]]
 >>> parse_steps("unit,center,unit")
 ('unit', 'center', 'unit')
 """
@@ -98,3 +99,19 @@ def iterative_normalize(x_NxD, *, rounds=5):
   for _ in range(rounds):
     x = normalize(x, steps=("unit", "center"))
   return unit_rows(x)
+
+
+def principal_axes(x_NxD, *, k):
+  """The D x k orthonormal columns spanning the `k` directions of largest variance of the rows
+  (PCA: right singular vectors of the centred rows), largest first.
+
+  >>> import numpy as np
+  >>> x = np.array([[3., 0., 0.], [-3., 0., 0.], [0., 1., 0.], [0., -1., 0.]], np.float32)
+  >>> print(np.abs(principal_axes(x, k=2)).round(2))
+  [[1. 0.]
+   [0. 1.]
+   [0. 0.]]
+  """
+  x = np.asarray(x_NxD, np.float64)
+  _, _, vt = np.linalg.svd(x - x.mean(axis=0, keepdims=True), full_matrices=False)
+  return vt[:k].T.astype(np.float32)

@@ -93,3 +93,57 @@ def test_adversarial_method_recovers_a_rotation(tmp_path):
   assert "adversarial training stops at step" in proc.stderr
   assert res["bli"]["csls"]["p@1"] >= 99.0, res
   assert res["success"] is True and res["judged_criterion"] >= res["chance_criterion"] + 0.1
+
+
+def test_the_game_plays_in_the_smaller_space_when_dimensions_differ(tmp_path):
+  """--game_projection=pca on a real pair of different dimensions (GloVe-50 -> fastText-300):
+  the game's target is the target projected onto its 50 principal axes, and the trained
+  encoder comes back as the same map between the full spaces (without it, the 50-dimensional
+  mapped source filled a subspace of the 300-dimensional target that the discriminator told
+  apart at accuracy 1.0 for 8,000 steps: 0.0 on English halves at d=100 against d=300, where
+  the projected game maps them)."""
+  from clweadv import experiment  # pylint: disable=g-import-not-at-top
+  from conftest import make_config  # pylint: disable=g-import-not-at-top
+  cfg = make_config(tmp_path, "--nostandardize", model="aae", normalize="unit,center,unit",
+                    game_projection="pca", disc_vocab=1500)
+  run = experiment.Run(cfg)
+  p = run.axes[1]
+  assert run.axes[0] is None and p.shape == (300, 50)
+  np.testing.assert_allclose(p.T @ p, np.eye(50), atol=1e-5)
+  assert run.game_src_x is run.src_x and run.game_tgt_x.shape == (len(run.tgt_x), 50)
+  np.testing.assert_allclose(np.linalg.norm(run.game_tgt_x, axis=1), 1.0, atol=1e-5)
+  # The principal axes keep more of the game's words than a random 50-dimensional subspace.
+  q = np.linalg.qr(np.random.default_rng(0).standard_normal((300, 50)))[0]
+  kept = lambda axes: np.sum((run.tgt_x[:1500] @ axes) ** 2)
+  assert kept(p) > 2 * kept(q)
+  rng = np.random.default_rng(1)
+  k = np.linalg.qr(rng.standard_normal((50, 50)))[0].astype(np.float32)
+  b = rng.standard_normal(50).astype(np.float32)
+  lifted = run._lift({"kernel": k, "enc_bias": b, "dec_bias": np.zeros(50, np.float32)})
+  w = lifted["kernel"]
+  assert w.shape == (50, 300)
+  np.testing.assert_allclose(w @ w.T, np.eye(50), atol=1e-4)
+  np.testing.assert_allclose((run.src_x @ w + lifted["enc_bias"]) @ p, run.src_x @ k + b,
+                             atol=1e-4)
+
+  # End to end: a short run trains the 50 x 50 game, then refines and exports a 50 x 300 map.
+  workdir = tmp_path / "run"
+  proc = run_main(f"--flagfile={FLAGFILE}", f"--src_emb={cfg.src_emb}",
+                  f"--tgt_emb={cfg.tgt_emb}", f"--workdir={workdir}", "--max_vocab=2000",
+                  "--steps=200", "--eval_every=100", "--disc_vocab=1500", "--eval_vocab=1000",
+                  "--criterion_vocab=1000", "--refine_vocab=1000", "--refine_iters=1",
+                  "--restart_rounds=1", "--export_vocab=10")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert ("the game plays in 50 dimensions: the target projected onto its 50 principal axes "
+          "(--game_projection=pca)") in proc.stderr
+  w = np.load(workdir / "mapping.npy")
+  assert w.shape == (50, 300)
+  np.testing.assert_allclose(w @ w.T, np.eye(50), atol=1e-4)
+
+
+def test_game_projection_is_for_the_linear_autoencoder():
+  proc = run_main("--src_emb=" + EN_GLOVE, "--tgt_emb=" + EN_GLOVE, "--model=gan",
+                  "--game_projection=pca")
+  assert proc.returncode == 2
+  assert proc.stderr.strip().splitlines()[-1].endswith(
+      "--game_projection=pca: projects the game of the linear --model=aae only (--model=gan)")
