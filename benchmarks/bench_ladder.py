@@ -7,7 +7,7 @@ Each rung is a pair of real embedding spaces whose true dictionary is known, fro
 - R2 noise: the same with Gaussian noise (0.1 or 0.3 of the entries' standard deviation) and 20 %
   of the words missing on each side (independently);
 - R3 halves: English word2vec on two disjoint random halves of the English corpus (d=100, d=300,
-  and d=100 against d=300);
+  and d=100 against d=300 both ways);
 - R3-size: the halves subsampled to 0.25M-4M tokens a side;
 - R3-domain: dictionaries and glossaries on one side, manuals and package descriptions on the other;
 - R4 real pairs: prepared manifests (corpus en-fr both ways, pretrained en-fr, pretrained en-ru).
@@ -205,10 +205,12 @@ def build_cases(rungs, data_dir, vocab):
                                                      vocab=vocab), [])
     cases["r3_halves_d300_50k"] = ("R3", sides_case(wd, "r3_halves_d300_50k",
                                                     halves(dim=300), vocab=50000), [])
-    # Different dimensions: the first half at d=100, the second at d=300 (as GloVe-50 against
-    # fastText-300 on a real pair, the source maps into a subspace of the target).
-    cases["r3_halves_d100_d300"] = ("R3", sides_case(
-        wd, "r3_halves_d100_d300", (halves(dim=100)[0], halves(dim=300)[1]), vocab=vocab), [])
+    # Different dimensions: one half at d=100, the other at d=300 (as GloVe-50 against
+    # fastText-300 on a real pair, the smaller space maps into a subspace of the larger).
+    for a, b in ((100, 300), (300, 100)):
+      name = f"r3_halves_d{a}_d{b}"
+      cases[name] = ("R3", sides_case(wd, name, (halves(dim=a)[0], halves(dim=b)[1]),
+                                      vocab=vocab), [])
   if "R3-size" in rungs:
     for tokens in (250000, 500000, 1000000, 2000000, 4000000):
       name = f"r3_size_{tokens // 1000}k"

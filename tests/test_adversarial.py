@@ -125,6 +125,15 @@ def test_the_game_plays_in_the_smaller_space_when_dimensions_differ(tmp_path):
   np.testing.assert_allclose(w @ w.T, np.eye(50), atol=1e-4)
   np.testing.assert_allclose((run.src_x @ w + lifted["enc_bias"]) @ p, run.src_x @ k + b,
                              atol=1e-4)
+  # The other way round (fastText-300 -> GloVe-50) the source is projected: kernel P_src K.
+  rev = experiment.Run(make_config(tmp_path, "--nostandardize", model="aae",
+                                   normalize="unit,center,unit", game_projection="pca",
+                                   disc_vocab=1500, src_emb=cfg.tgt_emb, tgt_emb=cfg.src_emb))
+  p = rev.axes[0]
+  assert rev.axes[1] is None and p.shape == (300, 50) and rev.game_tgt_x is rev.tgt_x
+  lifted = rev._lift({"kernel": k, "enc_bias": b, "dec_bias": np.zeros(50, np.float32)})
+  assert lifted["kernel"].shape == (300, 50)
+  np.testing.assert_allclose(rev.src_x @ lifted["kernel"], (rev.src_x @ p) @ k, atol=1e-4)
 
   # End to end: a short run trains the 50 x 50 game, then refines and exports a 50 x 300 map.
   workdir = tmp_path / "run"
