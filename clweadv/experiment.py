@@ -114,7 +114,7 @@ class Run:
     # --game_projection=pca: the larger side's principal axes (D x d, or None), and the spaces the
     # game plays in (the full ones otherwise).
     self.axes = [None, None]
-    if cfg.game_projection == "pca" and self.src.dim != self.tgt.dim and cfg.model == "aae":
+    if cfg.game_projection == "pca" and self.src.dim != self.tgt.dim:  # --model=aae (config).
       d, big = min(self.src.dim, self.tgt.dim), int(self.tgt.dim > self.src.dim)
       x = (self.src_x, self.tgt_x)[big]
       self.axes[big] = principal_axes(x[:cfg.disc_vocab or None], k=d)
