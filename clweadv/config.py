@@ -216,6 +216,8 @@ class Config:
   ARCHITECTURE = ("model", "disc_width", "disc_blocks", "disc_arch", "deep_hidden", "batch_size",
                   "standardize", "normalize", "center_vocab", "game_projection", "src_emb",
                   "tgt_emb", "max_vocab", "seed", "restarts", "sampling", "log_every")
+  # What a config.json written before a field existed implies for it (the setting then in force).
+  IMPLIED = {"center_vocab": 0, "game_projection": "none"}
 
 
 def _positive(name, value, allow_zero=False):

@@ -77,9 +77,10 @@ def _check_config(cfg, workdir):
   old = read_run_config(workdir) if os.path.exists(path) else {}
   if os.path.isdir(os.path.join(workdir, "checkpoints")):
     for key in Config.ARCHITECTURE:
-      if key in old and old[key] != current[key]:
+      was = old.get(key, Config.IMPLIED.get(key, current[key])) if old else current[key]
+      if was != current[key]:
         raise InputError(f"--{key}={current[key]} disagrees with the run being resumed in "
-                         f"{workdir} ({key}={old[key]}); use a new --workdir")
+                         f"{workdir} ({key}={was}); use a new --workdir")
   return current
 
 

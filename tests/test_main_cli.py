@@ -1,5 +1,6 @@
 """`python -m clweadv.main` on bad input: one line naming the file/line or flag, exit code 2."""
 
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,25 @@ def test_resume_with_other_dimensions_is_refused_and_loses_nothing(tmp_path):
   _one_line_error(proc, "--src_emb")
   after = {name: open(workdir / name, "rb").read() for name in before}
   assert before == after
+
+
+def test_resume_of_a_run_older_than_its_flags_is_refused(tmp_path):
+  """A config.json written before --game_projection existed implies `none`: resuming such a run
+  (50-d against 300-d) with the game projected would restore a 50 x 300 encoder into a 50 x 50
+  game."""
+  workdir = tmp_path / "run"
+  args = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", f"--workdir={workdir}",
+          "--export=false", *SMALL]
+  first = run_main(*args)
+  assert first.returncode == 0, first.stderr[-2000:]
+  config = json.loads((workdir / "config.json").read_text(encoding="utf-8"))
+  assert config.pop("game_projection") == "none"
+  (workdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+  before = _snapshot(workdir)
+  proc = run_main(*args[:-len(SMALL)], *[a if a != "--steps=20" else "--steps=40" for a in SMALL],
+                  "--game_projection=pca")
+  _one_line_error(proc, "--game_projection=pca", "game_projection=none")
+  assert _snapshot(workdir) == before
 
 
 def _snapshot(directory):
