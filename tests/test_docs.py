@@ -14,7 +14,7 @@ PAGES = [README] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
 LINKED = PAGES + [os.path.join(ROOT, "experiments", "REPRODUCTION.md"),
                   os.path.join(ROOT, "benchmarks", "RESULTS.md")]
 
-LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
@@ -82,7 +82,7 @@ def test_relative_links_point_to_existing_files_and_headings():
   bad = []
   for page in LINKED:
     for line in _prose_lines(_read(page)):
-      for target in LINK.findall(line):
+      for text, target in LINK.findall(line):
         if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
           continue
         path, _, anchor = target.partition("#")
@@ -90,6 +90,9 @@ def test_relative_links_point_to_existing_files_and_headings():
         where = f"{os.path.relpath(page, ROOT)}: {target}"
         if not os.path.exists(resolved):
           bad.append(f"{where} (no such file)")
+        elif (text.strip("`").endswith(".md") and path
+              and os.path.basename(text.strip("`")) != os.path.basename(path)):
+          bad.append(f"{where} (the link says {text}: another page)")
         elif anchor and resolved.endswith(".md") and anchor not in _anchors(resolved):
           bad.append(f"{where} (no such heading)")
   assert not bad, "\n".join(bad)
