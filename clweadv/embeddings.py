@@ -171,9 +171,9 @@ def write_vec(path, words, vectors, *, precision=6):
   vectors = np.asarray(vectors, dtype=np.float32)
   with atomic_open(path) as f:
     f.write(f"{len(words)} {vectors.shape[1]}\n")
-    fmt = f"%.{precision}g"
-    for w, v in zip(words, vectors):
-      f.write(w + " " + " ".join(fmt % x for x in v) + "\n")
+    fmt = " ".join([f"%.{precision}g"] * vectors.shape[1]) + "\n"
+    for w, v in zip(words, vectors.tolist()):  # Python floats: formatted ~3x faster.
+      f.write(w + " " + fmt % tuple(v))
 
 
 def write_counts(path, words, counts):

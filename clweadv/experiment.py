@@ -152,7 +152,7 @@ class Run:
     """The criterion, the diversity and (with a test dictionary) BLI of one mapping: over all
     words when `full` (with P@5 and P@10), else over `--eval_vocab` words (P@1 only).
 
-    Returns (metrics, the BLI block or None)."""
+    Returns (metrics, the BLI block or None, CSLS's r_S of the targets searched)."""
     cfg = self.cfg
     # During training the mapping lives in the game's space (`--game_projection`).
     tgt_x, test_dict = (self.tgt_x if full else self.game_tgt_x), self.test_dict
@@ -177,7 +177,7 @@ class Run:
       for method in ("nn", "csls"):
         if bli.get(method):
           out[f"test/{method}/p@1"] = bli[method]["p@1"]
-    return out, bli
+    return out, bli, r_tgt
 
   # -- adversarial training ------------------------------------------------------------------
   def train(self, writer_factory, *, workdir, seed):
@@ -347,14 +347,14 @@ def _run(cfg):
     mapped, W, selected_step, restart, judged = _adversarial(run, write_config)
   if cfg.model == "procrustes" and (cfg.init != "none" or cfg.refine_iters):
     mapped, W = _self_learn(run, mapped, W, workdir=cfg.workdir)
-  valid, bli = run.evaluate(mapped, full=True)
+  valid, bli, r_tgt = run.evaluate(mapped, full=True)
   table = evaluation.neighbours_table(
       words=list(cfg.words), src_index=run.src.index, src_mapped_NxE=mapped,
       tgt_words=run.tgt.words, tgt_MxE=run.tgt_x, k=10)
   with atomic_open(os.path.join(cfg.workdir, "neighbours.md")) as f:
     f.write(table)
   if cfg.export:
-    _export(run, mapped, W)
+    _export(run, mapped, W, r_tgt_M=r_tgt)
   # The adversarial method's rounds have judged their mapping already; other runs are judged here.
   criterion = judged.pop("criterion", None)
   if criterion is None:
@@ -558,8 +558,9 @@ def _self_learn(run, mapped_NxE, W, *, workdir):
   return run.src_x @ W, W
 
 
-def _export(run, mapped_NxE, W):
-  """Mapped vectors of both languages, the mapping, and the induced dictionary, atomically."""
+def _export(run, mapped_NxE, W, *, r_tgt_M):
+  """Mapped vectors of both languages, the mapping, and the induced dictionary, atomically
+  (`r_tgt_M`: CSLS's r_S of every target word, from the final evaluation)."""
   cfg = run.cfg
   d = cfg.workdir
   write_vec(os.path.join(d, f"vectors-{cfg.src_lang}.vec"), run.src.words, mapped_NxE)
@@ -569,7 +570,8 @@ def _export(run, mapped_NxE, W):
   n = min(cfg.export_vocab, len(run.src))
   if n:
     scores, ids, _ = retrieval.csls_translate(src_mapped_NxE=mapped_NxE, tgt_MxE=run.tgt_x,
-                                              query_ids=np.arange(n), k=1, csls_k=cfg.csls_k)
+                                              query_ids=np.arange(n), k=1, csls_k=cfg.csls_k,
+                                              r_tgt_M=r_tgt_M)
     scores, ids = np.asarray(scores)[:, 0], np.asarray(ids)[:, 0]
     with atomic_open(os.path.join(d, f"dictionary.{cfg.src_lang}-{cfg.tgt_lang}.tsv")) as f:
       for i in range(n):

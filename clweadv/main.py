@@ -17,6 +17,7 @@ def main(argv):
 
   def run():
     config.init_distributed()
+    config.init_compilation_cache(default_data_dir=prepare.default_data_dir())
     watchdog.configure(flags.FLAGS.device_timeout)
     cfg = config.from_flags(resolve_pair=prepare.ensure_pair)  # Prepares a missing pair.
     try:

@@ -241,3 +241,23 @@ def test_empty_and_truncated_binary_embeddings(tmp_path):
   proc = run_main(f"--src_emb={truncated}", f"--tgt_emb={FR_FASTTEXT}",
                   f"--workdir={tmp_path / 'run'}", *SMALL)
   _one_line_error(proc, truncated, "truncated")
+
+
+def test_compiled_programs_are_kept_for_the_next_run(tmp_path):
+  # --xla_cache names JAX's persistent compilation cache: the first run fills it, a second run
+  # reads its programs back and ends with the same mapping, and 'none' keeps nothing.
+  cache = tmp_path / "xla"
+  common = [f"--src_emb={EN_GLOVE}", f"--tgt_emb={FR_FASTTEXT}", *SMALL]
+  maps = []
+  for k in range(2):
+    proc = run_main(*common, f"--workdir={tmp_path / f'run{k}'}", f"--xla_cache={cache}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    maps.append(np.load(tmp_path / f"run{k}" / "mapping.npy"))
+    if k == 0:
+      kept = sorted(os.listdir(cache))
+      assert len(kept) >= 3, kept  # The train step, the evaluation and the retrieval kernels.
+  assert sorted(os.listdir(cache)) == kept  # Nothing compiled anew.
+  np.testing.assert_array_equal(maps[0], maps[1])
+  off = run_main(*common, f"--workdir={tmp_path / 'off'}", f"--xla_cache={tmp_path / 'x'}",
+                 "--xla_cache=none")
+  assert off.returncode == 0 and not os.path.exists(tmp_path / "x"), off.stderr[-2000:]

@@ -85,6 +85,11 @@ def test_csls_matches_bruteforce(glove, fasttext):
                                                       query_ids=sub, k=10)
   np.testing.assert_allclose(np.asarray(r_tgt_again), r_tgt, atol=2e-6)
   _assert_same_ranking(ids_sub, ref_ids[sub], csls[sub])
+  # Without scores the queries' own r is skipped: the ranking is the brute-force CSLS one still.
+  none, ids_only, _ = retrieval.csls_translate(src_mapped_NxE=src, tgt_MxE=tgt, query_ids=sub,
+                                               k=10, r_tgt_M=r_tgt_again, scores=False)
+  assert none is None
+  _assert_same_ranking(ids_only, ref_ids[sub], csls[sub])
 
 
 def test_block_size_changes_nothing(fasttext):

@@ -75,7 +75,7 @@ def bli(*, src_mapped_NxE, tgt_MxE, dictionary, methods=METHODS, ks=(1, 5, 10), 
   if "csls" in methods:
     _, ids, _ = retrieval.csls_translate(
         src_mapped_NxE=src_mapped_NxE, tgt_MxE=tgt_MxE, query_ids=dictionary.src_ids, k=kmax,
-        csls_k=csls_k, block_size=block_size, progress=progress, r_tgt_M=r_tgt_M)
+        csls_k=csls_k, block_size=block_size, progress=progress, r_tgt_M=r_tgt_M, scores=False)
     out["csls"] = block(ids)
   return out
 
@@ -95,7 +95,7 @@ def mean_cosine_criterion(*, src_mapped_NxE, tgt_MxE, top_n=10000, csls_k=10,
   n = min(top_n, src_mapped_NxE.shape[0])
   _, ids_Qx1, _ = retrieval.csls_translate(
       src_mapped_NxE=src_mapped_NxE, tgt_MxE=tgt_MxE, query_ids=np.arange(n), k=1, csls_k=csls_k,
-      block_size=block_size, r_tgt_M=r_tgt_M)
+      block_size=block_size, r_tgt_M=r_tgt_M, scores=False)
   tgt_ids = np.asarray(ids_Qx1[:, 0])
   keep = tgt_ids < top_n
   if not keep.any():

@@ -266,21 +266,28 @@ def csls_topk(query_NxD, keys_MxD, *, k, r_query_N, r_keys_M, block_size=DEFAULT
 
 def csls_translate(*, src_mapped_NxE, tgt_MxE, query_ids=None, k=1, csls_k=10,
                    block_size=DEFAULT_BLOCK_SIZE, query_block_size=DEFAULT_QUERY_BLOCK_SIZE,
-                   progress: Progress = None, r_tgt_M=None):
+                   progress: Progress = None, r_tgt_M=None, scores=True):
   """CSLS source-to-target retrieval for the source rows `query_ids` (default: all rows).
 
   r_T is computed for the queries over all M target rows, r_S for every target row over all N
   source rows (the full source matrix, not only the queries). Pass `r_tgt_M` (r_S of the
   targets, as returned in the third value) to reuse it across calls with the same matrices.
+  A query's own r_T does not change which targets it ranks first: with `scores=False` it is
+  not computed (a third of the work when the r_S are given) and no scores are returned.
 
   Returns:
-    (scores_Qxk, indices_Qxk, r_tgt_M).
+    (scores_Qxk or None, indices_Qxk, r_tgt_M).
   """
   query_QxD = (src_mapped_NxE if query_ids is None
                else jnp.asarray(src_mapped_NxE)[jnp.asarray(query_ids)])
   if r_tgt_M is None:
     r_tgt_M = mean_topk_similarity(tgt_MxE, src_mapped_NxE, k=csls_k, block_size=block_size,
                                    query_block_size=query_block_size, progress=progress)
+  if not scores:
+    _, ids = csls_topk(query_QxD, tgt_MxE, k=k, r_query_N=jnp.zeros(query_QxD.shape[0]),
+                       r_keys_M=r_tgt_M, block_size=block_size,
+                       query_block_size=query_block_size)
+    return None, ids, r_tgt_M
   r_query_Q = mean_topk_similarity(query_QxD, tgt_MxE, k=csls_k, block_size=block_size,
                                    query_block_size=query_block_size)
   scores, ids = csls_topk(query_QxD, tgt_MxE, k=k, r_query_N=r_query_Q, r_keys_M=r_tgt_M,
