@@ -179,8 +179,9 @@ def manifest_case(manifest_path, *, reverse=False):
   return dict(zip(keys, values))
 
 
-def build_cases(rungs, data_dir, vocab):
-  """{name: (rung, paths, extra main flags)} for the requested rungs whose data exist."""
+def build_cases(rungs, data_dir, vocab, only=()):
+  """{name: (rung, paths, extra main flags)} for the requested rungs whose data exist; with
+  `only`, just those cases (in that order), so that no other case's data are built."""
   wd = FLAGS.work_dir
   glove = os.path.join(data_dir, "embeddings", "en.glove6b-50d.top50000.vec")
   fasttext = os.path.join(data_dir, "embeddings", "fr.fasttext-spacy-300d.top50000.vec")
@@ -188,38 +189,38 @@ def build_cases(rungs, data_dir, vocab):
     glove = os.path.join(ROOT, "third_party", "glove6b", "en.top5000.vec")
   if not os.path.isfile(fasttext):
     fasttext = os.path.join(ROOT, "third_party", "fasttext_fr", "fr.top4000.vec")
-  cases = {}
+  build = {}   # name: (rung, a function building the case's files)
+  missing = []
   if "R1" in rungs:
-    cases["r1_glove50"] = ("R1", rotation_case(wd, "r1_glove50", glove, vocab=vocab), [])
-    cases["r1_fasttext300"] = ("R1", rotation_case(wd, "r1_fasttext300", fasttext, vocab=vocab),
-                               [])
+    for name, path in (("r1_glove50", glove), ("r1_fasttext300", fasttext)):
+      build[name] = ("R1", lambda n=name, p=path: rotation_case(wd, n, p, vocab=vocab))
   if "R2" in rungs:
     for noise in (0.1, 0.3):
       name = f"r2_glove50_noise{noise}"
-      cases[name] = ("R2", rotation_case(wd, name, glove, vocab=vocab, noise=noise,
-                                         missing=0.2), [])
+      build[name] = ("R2", lambda n=name, z=noise: rotation_case(wd, n, glove, vocab=vocab,
+                                                                 noise=z, missing=0.2))
   halves = lambda **kw: ladder_data.side_embeddings(data_dir, split="halves", **kw)
   if "R3" in rungs:
     for dim in (100, 300):
-      cases[f"r3_halves_d{dim}"] = ("R3", sides_case(wd, f"r3_halves_d{dim}", halves(dim=dim),
-                                                     vocab=vocab), [])
-    cases["r3_halves_d300_50k"] = ("R3", sides_case(wd, "r3_halves_d300_50k",
-                                                    halves(dim=300), vocab=50000), [])
+      name = f"r3_halves_d{dim}"
+      build[name] = ("R3", lambda n=name, d=dim: sides_case(wd, n, halves(dim=d), vocab=vocab))
+    build["r3_halves_d300_50k"] = ("R3", lambda: sides_case(wd, "r3_halves_d300_50k",
+                                                            halves(dim=300), vocab=50000))
     # Different dimensions: one half at d=100, the other at d=300 (as GloVe-50 against
     # fastText-300 on a real pair, the smaller space maps into a subspace of the larger).
     for a, b in ((100, 300), (300, 100)):
       name = f"r3_halves_d{a}_d{b}"
-      cases[name] = ("R3", sides_case(wd, name, (halves(dim=a)[0], halves(dim=b)[1]),
-                                      vocab=vocab), [])
+      build[name] = ("R3", lambda n=name, a=a, b=b: sides_case(
+          wd, n, (halves(dim=a)[0], halves(dim=b)[1]), vocab=vocab))
   if "R3-size" in rungs:
     for tokens in (250000, 500000, 1000000, 2000000, 4000000):
       name = f"r3_size_{tokens // 1000}k"
-      cases[name] = ("R3-size", sides_case(wd, name, halves(dim=100, max_tokens=tokens),
-                                           vocab=vocab), [])
+      build[name] = ("R3-size", lambda n=name, t=tokens: sides_case(
+          wd, n, halves(dim=100, max_tokens=t), vocab=vocab))
   if "R3-domain" in rungs:
-    cases["r3_domain"] = ("R3-domain", sides_case(
+    build["r3_domain"] = ("R3-domain", lambda: sides_case(
         wd, "r3_domain", ladder_data.side_embeddings(data_dir, split="domain", dim=100),
-        vocab=vocab), [])
+        vocab=vocab))
   if "R4" in rungs:
     pairs = os.path.join(data_dir, "pairs")
     for sub, rev, name in (("en-fr.corpus.d300", False, "r4_corpus_en_fr"),
@@ -228,10 +229,16 @@ def build_cases(rungs, data_dir, vocab):
                            ("en-ru.pretrained", False, "r4_pretrained_en_ru")):
       path = os.path.join(pairs, sub, "manifest.json")
       if os.path.isfile(path):
-        cases[name] = ("R4", manifest_case(path, reverse=rev), [])
+        build[name] = ("R4", lambda p=path, r=rev: manifest_case(p, reverse=r))
       else:
-        log(f"{name}: skipped ({path} missing: python -m clweadv.prepare)")
-  return cases
+        missing.append(name)
+        if not only or name in only:
+          log(f"{name}: skipped ({path} missing: python -m clweadv.prepare)")
+  for name in only:
+    if name not in build and name not in missing:
+      log(f"{name}: no such case on rungs {','.join(rungs)}")
+  names = [k for k in only if k in build] if only else list(build)
+  return {k: (build[k][0], build[k][1](), []) for k in names}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,9 +341,7 @@ def print_table(summary):
 def main(argv):
   del argv
   data_dir = FLAGS.data_dir or default_data_dir()
-  cases = build_cases(FLAGS.rungs, data_dir, FLAGS.vocab)
-  if FLAGS.cases:  # In the order given.
-    cases = {k: cases[k] for k in FLAGS.cases if k in cases}
+  cases = build_cases(FLAGS.rungs, data_dir, FLAGS.vocab, only=FLAGS.cases)
   rows = []
   log(common.machine())
   earlier = []
