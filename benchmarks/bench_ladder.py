@@ -189,8 +189,8 @@ def build_cases(rungs, data_dir, vocab, only=()):
     glove = os.path.join(ROOT, "third_party", "glove6b", "en.top5000.vec")
   if not os.path.isfile(fasttext):
     fasttext = os.path.join(ROOT, "third_party", "fasttext_fr", "fr.top4000.vec")
-  build = {}   # name: (rung, a function building the case's files)
-  missing = []
+  build = {}     # name: (rung, a function building the case's files)
+  missing = {}   # name: its manifest, not prepared
   if "R1" in rungs:
     for name, path in (("r1_glove50", glove), ("r1_fasttext300", fasttext)):
       build[name] = ("R1", lambda n=name, p=path: rotation_case(wd, n, p, vocab=vocab))
@@ -231,14 +231,16 @@ def build_cases(rungs, data_dir, vocab, only=()):
       if os.path.isfile(path):
         build[name] = ("R4", lambda p=path, r=rev: manifest_case(p, reverse=r))
       else:
-        missing.append(name)
-        if not only or name in only:
-          log(f"{name}: skipped ({path} missing: python -m clweadv.prepare)")
-  for name in only:
-    if name not in build and name not in missing:
+        missing[name] = path
+  cases = {}
+  for name in only or [*build, *missing]:
+    if name in missing:
+      log(f"{name}: skipped ({missing[name]} missing: python -m clweadv.prepare)")
+    elif name not in build:
       log(f"{name}: no such case on rungs {','.join(rungs)}")
-  names = [k for k in only if k in build] if only else list(build)
-  return {k: (build[k][0], build[k][1](), []) for k in names}
+    else:
+      cases[name] = (build[name][0], build[name][1](), [])
+  return cases
 
 
 # ---------------------------------------------------------------------------------------------
