@@ -89,7 +89,7 @@ def test_adversarial_method_recovers_a_rotation(tmp_path):
   """The whole method (`experiments/adversarial.flags` as shipped) finds an exact rotation of
   the whole shipped GloVe slice (5,000 words) without any dictionary or spelling, and judges
   itself a success, its game stopped early by the criterion."""
-  res, proc = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 3 rounds of 8,000 steps.
+  res, proc = _adversarial(tmp_path, vocab=5000, timeout=3600)  # Up to 2 rounds of 16,000 steps.
   assert "adversarial training stops at step" in proc.stderr
   assert res["bli"]["csls"]["p@1"] >= 99.0, res
   assert res["success"] is True and res["judged_criterion"] >= res["chance_criterion"] + 0.1
