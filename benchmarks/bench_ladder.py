@@ -58,6 +58,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 import common  # pylint: disable=g-import-not-at-top
 import ladder_data  # pylint: disable=g-import-not-at-top
 from clweadv.embeddings import read_embeddings, write_vec  # pylint: disable=g-import-not-at-top
+from clweadv.errors import InputError, exit_on_input_error, parse_flags  # pylint: disable=g-import-not-at-top
 from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
 from clweadv.data.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
 from clweadv.refine import random_orthogonal  # pylint: disable=g-import-not-at-top
@@ -80,6 +81,9 @@ flags.DEFINE_string("data_dir", None, "Prepared data (default $CLWEADV_DATA or ~
 flags.DEFINE_string("work_dir", "/tmp/clweadv_ladder", "Cases and run work dirs.")
 flags.DEFINE_list("extra", [], "Extra flags for every adversarial run (name=value).")
 flags.DEFINE_string("out", "", "Write every run and the summary as JSON here.")
+RUNGS = ("R1", "R2", "R3", "R3-size", "R3-domain", "R4")
+flags.register_validator("rungs", lambda v: set(v) <= set(RUNGS),
+                         f"must be among {', '.join(RUNGS)}")
 
 METHOD_FLAGS = {
     "procrustes": ["--model=procrustes", "--normalize=unit,center,unit", "--nostandardize"],
@@ -93,6 +97,8 @@ METHOD_FLAGS = {
                  "--steps=4000", "--eval_every=500", "--checkpoint_every=1000", "--init=aae",
                  "--refine_iters=10", "--max_vocab=50000"],
 }
+flags.register_validator("methods", lambda v: set(v) <= set(METHOD_FLAGS),
+                         f"must be among {', '.join(METHOD_FLAGS)}")
 PREFIX = "~"   # Target words are renamed: no spelling is shared.
 
 
@@ -232,12 +238,14 @@ def build_cases(rungs, data_dir, vocab, only=()):
         build[name] = ("R4", lambda p=path, r=rev: manifest_case(p, reverse=r))
       else:
         missing[name] = path
+  unknown = [name for name in only if name not in build and name not in missing]
+  if unknown:  # Checked before any case is built: a typo must not cost a partial benchmark.
+    raise InputError(f"--cases: no case {', '.join(unknown)} on --rungs={','.join(rungs)} "
+                     f"(cases there: {', '.join([*build, *missing])})")
   cases = {}
   for name in only or [*build, *missing]:
     if name in missing:
       log(f"{name}: skipped ({missing[name]} missing: python -m clweadv.prepare)")
-    elif name not in build:
-      log(f"{name}: no such case on rungs {','.join(rungs)}")
     else:
       cases[name] = (build[name][0], build[name][1](), [])
   return cases
@@ -342,6 +350,10 @@ def print_table(summary):
 
 def main(argv):
   del argv
+  exit_on_input_error(run_ladder)
+
+
+def run_ladder():
   data_dir = FLAGS.data_dir or default_data_dir()
   cases = build_cases(FLAGS.rungs, data_dir, FLAGS.vocab, only=FLAGS.cases)
   rows = []
@@ -374,4 +386,4 @@ def _merged(earlier, rows):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
