@@ -57,7 +57,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 import common  # pylint: disable=g-import-not-at-top
 import ladder_data  # pylint: disable=g-import-not-at-top
-from clweadv.embeddings import read_embeddings, write_vec  # pylint: disable=g-import-not-at-top
+from clweadv.embeddings import read_embeddings, write_counts, write_vec  # pylint: disable=g-import-not-at-top
 from clweadv.errors import InputError, exit_on_input_error, parse_flags  # pylint: disable=g-import-not-at-top
 from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
 from clweadv.data.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
@@ -154,12 +154,20 @@ def rotation_case(work_dir, name, vec_path, *, vocab, noise=0.0, missing=0.0, se
 
 
 def sides_case(work_dir, name, sides, *, vocab):
-  """R3: two word2vec spaces of the same language (`ladder_data.side_embeddings`)."""
-  (src_vec, _), (tgt_vec, _) = sides
-  src = read_embeddings(src_vec, max_vocab=vocab)
-  tgt = read_embeddings(tgt_vec, max_vocab=vocab)
-  return write_case(os.path.join(work_dir, name), src_words=src.words, src_X=src.vectors,
-                    tgt_words=tgt.words, tgt_Y=tgt.vectors)
+  """R3: two word2vec spaces of the same language (`ladder_data.side_embeddings`), with their
+  corpus counts (`src.vocab`, `tgt.vocab`: `--disc_min_count` reads them)."""
+  (src_vec, src_vocab), (tgt_vec, tgt_vocab) = sides
+  src = read_embeddings(src_vec, max_vocab=vocab, vocab_path=src_vocab)
+  tgt = read_embeddings(tgt_vec, max_vocab=vocab, vocab_path=tgt_vocab)
+  case_dir = os.path.join(work_dir, name)
+  paths = write_case(case_dir, src_words=src.words, src_X=src.vectors,
+                     tgt_words=tgt.words, tgt_Y=tgt.vectors)
+  for key, words, counts in (("src.vocab", src.words, src.counts),
+                             ("tgt.vocab", [PREFIX + w for w in tgt.words], tgt.counts)):
+    paths[key] = os.path.join(case_dir, key)
+    if not os.path.isfile(paths[key]):
+      write_counts(paths[key], words, counts)
+  return paths
 
 
 def manifest_case(manifest_path, *, reverse=False):
@@ -262,6 +270,8 @@ def run_method(case_name, paths, method, seed, extra):
          f"--tgt_emb={paths['tgt.vec']}", f"--test_dictionary={paths['test.txt']}",
          f"--workdir={workdir}", f"--seed={seed}", "--export=false",
          f"--experiment={case_name}.{method}"] + METHOD_FLAGS[method] + extra
+  cmd += [f"--{side}_vocab={paths[side + '.vocab']}" for side in ("src", "tgt")
+          if paths.get(side + ".vocab")]
   if method == "procrustes":
     cmd.append(f"--train_dictionary={paths['train.txt']}")
   elif method in ("adversarial", "faithful"):

@@ -80,6 +80,9 @@ def define_flags():
   flags.DEFINE_float("disc_input_dropout", 0.0, "Dropout on the discriminator's input.")
   flags.DEFINE_integer("disc_vocab", 0, "The game samples only the N most frequent words of each "
                        "language (0: all; MUSE: 50,000-75,000).")
+  flags.DEFINE_integer("disc_min_count", 0, "With word counts (--src_vocab, --tgt_vocab): the "
+                       "game also leaves out the words seen fewer than N times in their corpus, "
+                       "down to the 2,000 most frequent (0: off).")
   flags.DEFINE_float("gen_lr", 0.001, "Adam learning rate of the encoder/decoder.")
   flags.DEFINE_integer("gen_lr_dim", 0, "With N > 0: the encoder/decoder's learning rate is "
                        "--gen_lr * sqrt(N / d), d the larger embedding dimension (Adam moves "
@@ -209,6 +212,7 @@ class Config:
   label_smoothing: float
   disc_input_dropout: float
   disc_vocab: int
+  disc_min_count: int
   gen_lr: float
   gen_lr_dim: int
   disc_lr: float
@@ -280,7 +284,7 @@ def _validate(f):
                "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab",
                "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
-  for name in ("disc_vocab", "ortho_beta", "label_smoothing", "disc_input_dropout",
+  for name in ("disc_vocab", "disc_min_count", "ortho_beta", "label_smoothing", "disc_input_dropout",
                "success_margin", "early_stop_margin", "gen_lr_dim", "eval_vocab", "center_vocab",
                "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
                "lambda_r", "lambda_a", "lambda_c"):

@@ -93,9 +93,26 @@ def _sampling_cdf(emb, cfg, side):
   elif counts is None:
     counts = np.ones(len(emb))
   p = sampling_probabilities(counts, kind=cfg.sampling, t=cfg.subsample_t)
-  if cfg.disc_vocab and cfg.disc_vocab < len(p):  # The game over the most frequent words only.
-    p = np.where(np.arange(len(p)) < cfg.disc_vocab, p, 0.0)
+  n = game_vocab(emb, cfg)
+  if n < len(p):  # The game over the most frequent words only.
+    p = np.where(np.arange(len(p)) < n, p, 0.0)
   return cdf_from_probabilities(p)
+
+
+# --disc_min_count never leaves the game fewer words than this: over 2,000 words the game maps
+# the English halves cut to 0.5M tokens a side, over 1,000 it did not (docs/ladder.md).
+GAME_MIN_WORDS = 2000
+
+
+def game_vocab(emb, cfg):
+  """How many of one side's most frequent words the game plays over: `--disc_vocab`, cut to the
+  words seen at least `--disc_min_count` times where the side has counts (the vectors of rarer
+  words are noisy in a small corpus), never below GAME_MIN_WORDS."""
+  n = min(cfg.disc_vocab or len(emb), len(emb))
+  if cfg.disc_min_count and emb.counts is not None:
+    seen = int(np.sum(np.asarray(emb.counts) >= cfg.disc_min_count))
+    n = min(n, max(seen, GAME_MIN_WORDS))
+  return n
 
 
 class Run:
@@ -118,7 +135,7 @@ class Run:
     if cfg.game_projection == "pca" and self.src.dim != self.tgt.dim:  # --model=aae (config).
       d, big = min(self.src.dim, self.tgt.dim), int(self.tgt.dim > self.src.dim)
       x = (self.src_x, self.tgt_x)[big]
-      self.axes[big] = principal_axes(x[:cfg.disc_vocab or None], k=d)
+      self.axes[big] = principal_axes(x[:game_vocab((self.src, self.tgt)[big], cfg)], k=d)
       log(f"the game plays in {d} dimensions: the {'target' if big else 'source'} projected onto "
           f"its {d} principal axes (--game_projection=pca)")
     self.game_src_x, self.game_tgt_x = (
@@ -199,6 +216,11 @@ class Run:
       lr = train.generator_lr(cfg, d_src=d_src, d_tgt=d_tgt)
       log(f"generator learning rate {lr:.3g} (--gen_lr={cfg.gen_lr} at "
           f"--gen_lr_dim={cfg.gen_lr_dim} dimensions)")
+    if cfg.disc_min_count:
+      log(f"the game plays over the {game_vocab(self.src, cfg)} and {game_vocab(self.tgt, cfg)} "
+          f"most frequent words (--disc_vocab={cfg.disc_vocab}, --disc_min_count="
+          f"{cfg.disc_min_count}{'' if self.src.counts is not None else '; no --src_vocab counts'}"
+          f"{'' if self.tgt.counts is not None else '; no --tgt_vocab counts'})")
     state = train.create_restart_states(setup, seeds=[seed + r for r in range(cfg.restarts)],
                                         d_src=d_src, d_tgt=d_tgt)
     shape = (cfg.restarts,) if cfg.restarts > 1 else ()

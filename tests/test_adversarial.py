@@ -156,3 +156,29 @@ def test_game_projection_is_for_the_linear_autoencoder():
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1].endswith(
       "--game_projection=pca: projects the game of the linear --model=aae only (--model=gan)")
+
+
+def test_the_game_leaves_out_words_seen_too_rarely_where_counts_are_known(tmp_path):
+  """--disc_min_count on the shipped Debian word2vec slice and its corpus counts: the game
+  samples only the most frequent words seen at least N times (never fewer than 2,000), and
+  exactly --disc_vocab where a side has no counts."""
+  from clweadv import experiment  # pylint: disable=g-import-not-at-top
+  from conftest import make_config  # pylint: disable=g-import-not-at-top
+  vec = os.path.join(ROOT, "third_party", "debian_w2v", "en.d100.top3000")
+  counts = np.array([int(line.split()[1]) for line in open(vec + ".vocab", encoding="utf-8")])
+  make = lambda **kw: make_config(tmp_path, "--nostandardize", model="aae", src_emb=vec + ".vec",
+                                  tgt_emb=vec + ".vec", max_vocab=3000, disc_vocab=2800, **kw)
+  cfg = make(src_vocab=vec + ".vocab", disc_min_count=600)
+  run = experiment.Run(cfg)
+  n = experiment.game_vocab(run.src, cfg)
+  assert 2000 < n < 2800 and n == np.sum(counts >= 600)
+  assert counts[n - 1] >= 600 > counts[n]
+  cdf = experiment._sampling_cdf(run.src, cfg, "src")
+  assert cdf[n - 1] == pytest.approx(1.0) and cdf[n - 2] < 1.0   # No mass after rank n.
+  # The target side has no counts: --disc_vocab alone.
+  assert experiment.game_vocab(run.tgt, cfg) == 2800
+  # A threshold most words miss: the 2,000 most frequent stay.
+  assert experiment.game_vocab(run.src, make(src_vocab=vec + ".vocab", disc_min_count=800)) == 2000
+  assert np.sum(counts >= 800) < 2000
+  # Off: --disc_vocab.
+  assert experiment.game_vocab(run.src, make(src_vocab=vec + ".vocab")) == 2800
