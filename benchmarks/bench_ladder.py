@@ -57,8 +57,10 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 import common  # pylint: disable=g-import-not-at-top
 import ladder_data  # pylint: disable=g-import-not-at-top
-from clweadv.embeddings import read_embeddings, write_counts, write_vec  # pylint: disable=g-import-not-at-top
-from clweadv.errors import InputError, exit_on_input_error, parse_flags  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top
+from clweadv.embeddings import read_embeddings, write_counts, write_vec
+from clweadv.errors import InputError, exit_on_input_error, parse_flags
+# pylint: enable=g-import-not-at-top
 from clweadv.fileio import write_json  # pylint: disable=g-import-not-at-top
 from clweadv.data.prepare import default_data_dir  # pylint: disable=g-import-not-at-top
 from clweadv.refine import random_orthogonal  # pylint: disable=g-import-not-at-top

@@ -284,10 +284,10 @@ def _validate(f):
                "disc_width", "deep_hidden", "csls_k", "criterion_vocab", "refine_vocab",
                "disc_steps", "restarts", "restart_rounds", "gen_lr", "disc_lr", "subsample_t"):
     _positive(name, getattr(f, name), allow_zero=(name == "steps"))
-  for name in ("disc_vocab", "disc_min_count", "ortho_beta", "label_smoothing", "disc_input_dropout",
-               "success_margin", "early_stop_margin", "gen_lr_dim", "eval_vocab", "center_vocab",
-               "disc_blocks", "refine_iters", "export_vocab", "max_vocab",
-               "lambda_r", "lambda_a", "lambda_c"):
+  for name in ("disc_vocab", "disc_min_count", "ortho_beta", "label_smoothing",
+               "disc_input_dropout", "success_margin", "early_stop_margin", "gen_lr_dim",
+               "eval_vocab", "center_vocab", "disc_blocks", "refine_iters", "export_vocab",
+               "max_vocab", "lambda_r", "lambda_a", "lambda_c"):
     _positive(name, getattr(f, name), allow_zero=True)
   if not f.label_smoothing < 0.5 or not f.disc_input_dropout < 1:
     raise InputError("--label_smoothing must be < 0.5 and --disc_input_dropout < 1")
