@@ -47,9 +47,7 @@ def test_an_unknown_rung_or_method_is_one_line_and_exit_code_2(tmp_path):
                      ("--methods=procrustes,adverserial", "error: flag --methods=['procrustes', "
                       "'adverserial']: must be among procrustes, similarity, adversarial, "
                       "faithful")):
-    proc = subprocess.run([sys.executable, SCRIPT, flag, f"--work_dir={tmp_path / 'work'}",
-                           f"--data_dir={tmp_path / 'data'}"],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = _run(tmp_path, flag)   # After _run's --methods=, so a --methods given here wins.
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == line
     assert not os.path.exists(tmp_path / "work")
