@@ -8,13 +8,16 @@ Each rung is a pair of real embedding spaces whose true dictionary is known, fro
   of the words missing on each side (independently);
 - R3 halves: English word2vec on two disjoint random halves of the English corpus (d=100, d=300,
   and d=100 against d=300 both ways);
-- R3-size: the halves subsampled to 0.25M-4M tokens a side;
+- R3-size: the halves subsampled to 0.125M-4M tokens a side;
 - R3-domain: dictionaries and glossaries on one side, manuals and package descriptions on the other;
 - R4 real pairs: prepared manifests (corpus en-fr both ways, pretrained en-fr, pretrained en-ru).
 
 On R1-R3 the target words are renamed (`~word`), so no spelling is shared and the gold dictionary
 is the identity: test words are source ranks 5,000-6,500 present on both sides, the supervised
-train words the other shared words among the 5,000 most frequent. Every method is
+train words the other shared words among the 5,000 most frequent. Where fewer than 500 shared
+words have those ranks (the halves cut to 0.25M tokens or fewer: word2vec keeps 5,554 words at
+0.25M, 3,228 at 0.125M), the test words are 1,500 shared words after the first fifth (ranks
+~850-2,400 at 0.25M): more frequent words, so those P@1 are not comparable with the larger sizes'. Every method is
 `python -m clweadv.main` run as a user would, once per seed; the gold dictionary only reports:
 
 - `procrustes`: supervised orthogonal Procrustes on the train words (the ceiling);
@@ -173,9 +176,13 @@ def sides_case(work_dir, name, sides, *, vocab):
 
 
 def manifest_case(manifest_path, *, reverse=False):
-  """R4: a prepared real pair (its own FreeDict test/train split)."""
+  """R4: a prepared real pair (its own FreeDict test/train split), with the corpus counts of
+  the sides that have them (`src.vocab`, `tgt.vocab`: the word2vec pairs; pretrained GloVe and
+  fastText ship none)."""
   with open(os.path.expanduser(manifest_path), encoding="utf-8") as f:
     m = json.load(f)
+  vocab = [m.get("src_vocab"), m.get("tgt_vocab")][::-1 if reverse else 1]
+  counts = {k: v for k, v in zip(("src.vocab", "tgt.vocab"), vocab) if v}
   keys = ("src.vec", "tgt.vec", "test.txt", "train.txt")
   values = [m["src_emb"], m["tgt_emb"], m["test_dictionary"], m["train_dictionary"]]
   if reverse:  # The dictionaries are read reversed by --reverse_dictionary-free means: rewrite.
@@ -192,7 +199,7 @@ def manifest_case(manifest_path, *, reverse=False):
             g.write(f"{parts[1]} {parts[0]}\n")
       rev.append(q)
     values = [values[1], values[0]] + rev
-  return dict(zip(keys, values))
+  return {**dict(zip(keys, values)), **counts}
 
 
 def build_cases(rungs, data_dir, vocab, only=()):
@@ -229,7 +236,7 @@ def build_cases(rungs, data_dir, vocab, only=()):
       build[name] = ("R3", lambda n=name, a=a, b=b: sides_case(
           wd, n, (halves(dim=a)[0], halves(dim=b)[1]), vocab=vocab))
   if "R3-size" in rungs:
-    for tokens in (250000, 500000, 1000000, 2000000, 4000000):
+    for tokens in (125000, 250000, 500000, 1000000, 2000000, 4000000):
       name = f"r3_size_{tokens // 1000}k"
       build[name] = ("R3-size", lambda n=name, t=tokens: sides_case(
           wd, n, halves(dim=100, max_tokens=t), vocab=vocab))

@@ -2,6 +2,7 @@
 other cases need the English corpus halves must not start building them (word2vec on the
 prepared corpus, minutes to an hour), and the case it builds shares no spelling."""
 
+import json
 import os
 import subprocess
 import sys
@@ -51,3 +52,35 @@ def test_an_unknown_rung_or_method_is_one_line_and_exit_code_2(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == line
     assert not os.path.exists(tmp_path / "work")
+
+
+def test_a_corpus_pair_passes_its_counts_and_the_reversed_pair_swaps_them(tmp_path):
+  """The real corpus pairs come with word2vec counts, which `--disc_min_count` needs: each run
+  gets them, the source's as `--src_vocab` also when the pair is read in reverse (fr-en)."""
+  slices = os.path.join(ROOT, "third_party", "debian_w2v")
+  pair = tmp_path / "data" / "pairs" / "en-fr.corpus.d300"
+  pair.mkdir(parents=True)
+  words = {lang: [line.split(" ", 1)[0] for line in open(
+      os.path.join(slices, f"{lang}.d300.top3000.vec"), encoding="utf-8")][1:]
+           for lang in ("en", "fr")}
+  fr = set(words["fr"])
+  with open(os.path.join(ROOT, "third_party", "freedict", "en-fr.txt"), encoding="utf-8") as f:
+    gold = [p for p in (line.split() for line in f)
+            if len(p) == 2 and p[0] in set(words["en"]) and p[1] in fr]
+  assert len(gold) > 200
+  (pair / "test.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[:100]))
+  (pair / "train.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[100:]))
+  manifest = {"manifest": str(pair / "manifest.json"),
+              "test_dictionary": str(pair / "test.txt"), "train_dictionary": str(pair / "train.txt")}
+  for side, lang in (("src", "en"), ("tgt", "fr")):
+    manifest[f"{side}_emb"] = os.path.join(slices, f"{lang}.d300.top3000.vec")
+    manifest[f"{side}_vocab"] = os.path.join(slices, f"{lang}.d300.top3000.vocab")
+  (pair / "manifest.json").write_text(json.dumps(manifest))
+  proc = _run(tmp_path, "--rungs=R4", "--cases=r4_corpus_fr_en", "--methods=procrustes")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  with open(tmp_path / "work" / "runs" / "r4_corpus_fr_en.procrustes.s0" / "config.json",
+            encoding="utf-8") as f:
+    config = json.load(f)
+  assert config["src_emb"].endswith("fr.d300.top3000.vec")
+  assert config["src_vocab"].endswith("fr.d300.top3000.vocab")
+  assert config["tgt_vocab"].endswith("en.d300.top3000.vocab")
