@@ -98,6 +98,28 @@ def test_relative_links_point_to_existing_files_and_headings():
   assert not bad, "\n".join(bad)
 
 
+def _cells(row):
+  """The cells of a Markdown table row; `|` inside backticks does not split."""
+  return len(re.split(r"(?<!\\)\|", re.sub(r"`[^`]*`", "``", row.strip()).strip("|")))
+
+
+def test_every_table_row_has_as_many_cells_as_its_header():
+  """A row with a cell too many or too few renders shifted: its figures fall under the wrong
+  column (or off the table)."""
+  bad = []
+  for page in LINKED:
+    header = None
+    for n, line in enumerate(_read(page).splitlines(), 1):
+      if not line.lstrip().startswith("|"):
+        header = None
+      elif header is None:
+        header = _cells(line)
+      elif _cells(line) != header:
+        bad.append(f"{os.path.relpath(page, ROOT)}:{n}: {_cells(line)} cells, "
+                   f"the header {header}")
+  assert not bad, "\n".join(bad)
+
+
 def test_flagfiles_named_in_the_docs_exist():
   names = set()
   for page in PAGES:
