@@ -17,8 +17,9 @@ is the identity: test words are source ranks 5,000-6,500 present on both sides, 
 train words the other shared words among the 5,000 most frequent. Where fewer than 500 shared
 words have those ranks (the halves cut to 0.25M tokens or fewer: word2vec keeps 5,554 words at
 0.25M, 3,228 at 0.125M), the test words are 1,500 shared words after the first fifth (ranks
-~850-2,400 at 0.25M): more frequent words, so those P@1 are not comparable with the larger sizes'. Every method is
-`python -m clweadv.main` run as a user would, once per seed; the gold dictionary only reports:
+~850-2,400 at 0.25M): more frequent words, so those P@1 are not comparable with the larger
+sizes'. Every method is `python -m clweadv.main` run as a user would, once per seed; the gold
+dictionary only reports:
 
 - `procrustes`: supervised orthogonal Procrustes on the train words (the ceiling);
 - `similarity`: `--init=similarity` (VecMap's similarity-structure seed, self-learning, refinement),

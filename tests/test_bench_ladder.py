@@ -71,7 +71,8 @@ def test_a_corpus_pair_passes_its_counts_and_the_reversed_pair_swaps_them(tmp_pa
   (pair / "test.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[:100]))
   (pair / "train.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[100:]))
   manifest = {"manifest": str(pair / "manifest.json"),
-              "test_dictionary": str(pair / "test.txt"), "train_dictionary": str(pair / "train.txt")}
+              "test_dictionary": str(pair / "test.txt"),
+              "train_dictionary": str(pair / "train.txt")}
   for side, lang in (("src", "en"), ("tgt", "fr")):
     manifest[f"{side}_emb"] = os.path.join(slices, f"{lang}.d300.top3000.vec")
     manifest[f"{side}_vocab"] = os.path.join(slices, f"{lang}.d300.top3000.vocab")
