@@ -27,6 +27,10 @@ dictionary only reports:
 - `adversarial`: `experiments/adversarial.flags` (adversarial training, then refinement);
 - `faithful`: the paper's game (the faithful flagfiles' settings) for as many steps, then the
   same refinement.
+- `truth`: a diagnostic, not a method (it reads the train dictionary): `game_at_truth.py`, the
+  flagfile's game frozen at its random start and at supervised Procrustes, and played from the
+  latter: how well its discriminator tells the two sides apart at the translation, and whether
+  the game stays there.
 
 For the adversarial runs the stage alone is scored too (`alone`: the test P@1 the run logged at
 the step the unsupervised criterion selected, before refinement).
@@ -102,7 +106,11 @@ METHOD_FLAGS = {
     "faithful": ["--model=aae", "--normalize=none", "--standardize", "--sampling=faithful",
                  "--steps=4000", "--eval_every=500", "--checkpoint_every=1000", "--init=aae",
                  "--refine_iters=10", "--max_vocab=50000"],
+    # A diagnostic with the train dictionary, not a method: the shipped game frozen at its random
+    # start and at supervised Procrustes, and played from the latter (`game_at_truth.py`).
+    "truth": ["--flagfile=" + os.path.join(ROOT, "experiments", "adversarial.flags")],
 }
+GAME_AT_TRUTH = os.path.join(ROOT, "benchmarks", "game_at_truth.py")
 flags.register_validator("methods", lambda v: set(v) <= set(METHOD_FLAGS),
                          f"must be among {', '.join(METHOD_FLAGS)}")
 PREFIX = "~"   # Target words are renamed: no spelling is shared.
@@ -276,15 +284,16 @@ def build_cases(rungs, data_dir, vocab, only=()):
 def run_method(case_name, paths, method, seed, extra):
   workdir = os.path.join(FLAGS.work_dir, "runs", f"{case_name}.{method}.s{seed}")
   common.fresh_dir(workdir)
-  cmd = [sys.executable, "-m", "clweadv.main", f"--src_emb={paths['src.vec']}",
+  program = [GAME_AT_TRUTH] if method == "truth" else ["-m", "clweadv.main", "--export=false"]
+  cmd = [sys.executable, *program, f"--src_emb={paths['src.vec']}",
          f"--tgt_emb={paths['tgt.vec']}", f"--test_dictionary={paths['test.txt']}",
-         f"--workdir={workdir}", f"--seed={seed}", "--export=false",
+         f"--workdir={workdir}", f"--seed={seed}",
          f"--experiment={case_name}.{method}"] + METHOD_FLAGS[method] + extra
   cmd += [f"--{side}_vocab={paths[side + '.vocab']}" for side in ("src", "tgt")
           if paths.get(side + ".vocab")]
-  if method == "procrustes":
+  if method in ("procrustes", "truth"):
     cmd.append(f"--train_dictionary={paths['train.txt']}")
-  elif method in ("adversarial", "faithful"):
+  if method in ("adversarial", "faithful", "truth"):
     cmd += [f"--{kv}" for kv in FLAGS.extra]
   t0, cpu0 = time.time(), os.times()
   proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -294,6 +303,16 @@ def run_method(case_name, paths, method, seed, extra):
     return {"case": case_name, "method": method, "seed": seed, "error": proc.returncode}
   with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
     res = json.load(f)
+  if method == "truth":  # The played game's last P@1 stands as its P@1.
+    row = {"case": case_name, "method": method, "seed": seed,
+           "csls_p1": list(res["played"]["p1"].values())[-1],
+           "truth_p1": res["truth"]["p1"]["0"], "played_p1": res["played"]["p1"],
+           "random_acc": res["random"]["monitor_acc"], "truth_acc": res["truth"]["monitor_acc"],
+           "played_acc": res["played"]["monitor_acc"], "wall_s": round(time.time() - t0, 1),
+           "cpu_s": round(cpu1.children_user + cpu1.children_system
+                          - cpu0.children_user - cpu0.children_system, 1)}
+    log(json.dumps(row))
+    return row
   row = {"case": case_name, "method": method, "seed": seed,
          "csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
          "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
@@ -348,7 +367,9 @@ def summarise(rows, success_ratio):
                 "judged": f"{sum(bool(r.get('success')) for r in rs)}/{len(rs)}"
                           if any(r.get("success") is not None for r in rs) else "",
                 "wall_s": round(statistics.mean(r["wall_s"] for r in rs), 1),
-                "cpu_s": round(statistics.mean(r["cpu_s"] for r in rs), 1)})
+                "cpu_s": round(statistics.mean(r["cpu_s"] for r in rs), 1),
+                **{k: _mean_or_none([r.get(k) for r in rs], digits=3)
+                   for k in ("random_acc", "truth_acc", "played_acc") if method == "truth"}})
   return out
 
 
@@ -366,6 +387,14 @@ def print_table(summary):
     print(f"| {s['case']} | {s['method']} | {s['success']} | {s['mean']} | {s['min']} | "
           f"{s['spread']} | {s['ratio']} | {blank(s['alone'])} | "
           f"{blank(s.get('above_chance'))} | {s['judged']} | {s['wall_s']} | {s['cpu_s']} |")
+  truth = [s for s in summary if s["method"] == "truth"]
+  if truth:  # game_at_truth.py: the monitor's accuracy at the random start and at the truth.
+    print("\n| case | accuracy at the random start | at supervised Procrustes | in the game "
+          "played from it | its CSLS P@1 at the end, of supervised |")
+    print("|---|---|---|---|---|")
+    for s in truth:
+      print(f"| {s['case']} | {s['random_acc']} | {s['truth_acc']} | {s['played_acc']} | "
+            f"{s['mean']} ({s['ratio']}) |")
 
 
 def main(argv):

@@ -249,11 +249,7 @@ class Run:
       log(f"resuming {workdir} from step {step}")
     stop = aligned(resumed=True)
     writer = writer_factory(step)
-    data = train.Data(src_NxD=jnp.asarray(self.game_src_x),
-                      tgt_MxE=jnp.asarray(self.game_tgt_x),
-                      src_cdf_N=jnp.asarray(_sampling_cdf(self.src, cfg, "src")),
-                      tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, cfg, "tgt")))
-    state, data = train.replicate((state, data), mesh)
+    state, data = train.replicate((state, self.game_data()), mesh)
     fns = {}
     with deferred_interrupts() as pending:
       try:
@@ -300,6 +296,12 @@ class Run:
                          float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
                          int(np.atleast_1d(best["step"])[r]) if evaluated else step))
     return candidates, step
+
+  def game_data(self):
+    """The spaces the game plays in and the sampling of each side's words, on device."""
+    return train.Data(src_NxD=jnp.asarray(self.game_src_x), tgt_MxE=jnp.asarray(self.game_tgt_x),
+                      src_cdf_N=jnp.asarray(_sampling_cdf(self.src, self.cfg, "src")),
+                      tgt_cdf_M=jnp.asarray(_sampling_cdf(self.tgt, self.cfg, "tgt")))
 
   def _lift(self, params):
     """A linear encoder trained in the game's space as the same map between the full spaces:

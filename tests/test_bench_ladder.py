@@ -85,3 +85,29 @@ def test_a_corpus_pair_passes_its_counts_and_the_reversed_pair_swaps_them(tmp_pa
   assert config["src_emb"].endswith("fr.d300.top3000.vec")
   assert config["src_vocab"].endswith("fr.d300.top3000.vocab")
   assert config["tgt_vocab"].endswith("en.d300.top3000.vocab")
+
+
+def test_the_game_at_supervised_procrustes_cannot_tell_a_rotation_from_its_source(tmp_path):
+  """game_at_truth.py on an exact rotation of the GloVe slice: frozen at the truth, the
+  discriminator is at chance, where at the random start it tells the sides apart; the game
+  played from the truth stays there."""
+  from test_adversarial import rotated_case  # pylint: disable=g-import-not-at-top
+  src, tgt, test = rotated_case(tmp_path, vocab=2000)
+  words = [line.split()[0] for line in open(test, encoding="utf-8")]
+  train = tmp_path / "train.txt"
+  train.write_text("".join(f"{w} ~{w}\n" for w in words[:500]))
+  workdir = tmp_path / "truth"
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "benchmarks", "game_at_truth.py"),
+       f"--flagfile={os.path.join(ROOT, 'experiments', 'adversarial.flags')}",
+       f"--src_emb={src}", f"--tgt_emb={tgt}", f"--test_dictionary={test}",
+       f"--train_dictionary={train}", f"--workdir={workdir}", "--truth_steps=400",
+       "--eval_every=200", "--disc_vocab=2000", "--criterion_vocab=2000"],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(workdir / "results.json", encoding="utf-8") as f:
+    res = json.load(f)
+  assert res["random"]["monitor_acc"] > 0.9
+  assert res["truth"]["monitor_acc"] < 0.6
+  assert res["truth"]["p1"]["0"] == 100.0
+  assert res["played"]["p1"]["400"] >= 99.0
