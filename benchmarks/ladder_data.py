@@ -1,4 +1,4 @@
-"""The ladder's real data: same-language corpus halves and their word2vec vectors.
+r"""The ladder's real data: same-language corpus halves and their word2vec vectors.
 
 Every rung of `bench_ladder.py` above the rotations needs two embedding spaces trained on
 *different* text of the same language, so that the gold dictionary is the identity and the only
@@ -10,7 +10,8 @@ question is whether structure alone aligns them. They come from the English corp
 - domain: side 0 = dictionaries and glossaries (gcide, wordnet), side 1 = manuals and package
   descriptions (manpages, help, linux-doc, descriptions); both cut to the same token count.
 
-  python benchmarks/ladder_data.py --dims=100,300 --sizes=250000,500000,1000000,2000000,4000000
+  python benchmarks/ladder_data.py --dims=100,300 \
+      --sizes=125000,250000,500000,1000000,2000000,4000000
 
 Everything is cached under `DATA_DIR/ladder/` (atomic writes; a second call reuses it).
 """
