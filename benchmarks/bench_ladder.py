@@ -301,7 +301,8 @@ def run_method(case_name, paths, method, seed, extra):
   if proc.returncode:
     log(proc.stderr[-3000:])
     return {"case": case_name, "method": method, "seed": seed, "error": proc.returncode}
-  with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
+  with open(os.path.join(workdir, "game_at_truth.json" if method == "truth" else "results.json"),
+            encoding="utf-8") as f:
     res = json.load(f)
   if method == "truth":  # The played game's last P@1 stands as its P@1.
     row = {"case": case_name, "method": method, "seed": seed,

@@ -18,7 +18,8 @@ update, averaged over the last quarter of the steps.
   python benchmarks/game_at_truth.py --flagfile=experiments/adversarial.flags \
       --src_emb=A.vec --tgt_emb=B.vec --train_dictionary=T --test_dictionary=D --workdir=W
 
-`benchmarks/bench_ladder.py --methods=truth` runs it on ladder cases. Writes W/results.json.
+`benchmarks/bench_ladder.py --methods=truth` runs it on ladder cases. Writes W/game_at_truth.json
+(and nothing else: a run's own files in W stay as they are).
 """
 
 import dataclasses
@@ -42,6 +43,7 @@ from clweadv.fileio import write_json
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("truth_steps", 4000, "Steps of each of the three games.")
+OUT = "game_at_truth.json"
 
 
 def play(run, cfg, *, kernel_DxE, frozen, steps):
@@ -86,7 +88,7 @@ def diagnose():
                    f"{' '.join(f'{k}:{v}' for k, v in out[name]['p1'].items())}")
   out["seconds"] = round(time.time() - t0, 1)
   os.makedirs(cfg.workdir, exist_ok=True)
-  write_json(os.path.join(cfg.workdir, "results.json"), out)
+  write_json(os.path.join(cfg.workdir, OUT), out)
   print(json.dumps(out))
 
 

@@ -47,7 +47,7 @@ def test_an_unknown_rung_or_method_is_one_line_and_exit_code_2(tmp_path):
                       "R3, R3-size, R3-domain, R4"),
                      ("--methods=procrustes,adverserial", "error: flag --methods=['procrustes', "
                       "'adverserial']: must be among procrustes, similarity, adversarial, "
-                      "faithful")):
+                      "faithful, truth")):
     proc = _run(tmp_path, flag)   # After _run's --methods=, so a --methods given here wins.
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == line
@@ -105,7 +105,8 @@ def test_the_game_at_supervised_procrustes_cannot_tell_a_rotation_from_its_sourc
        "--eval_every=200", "--disc_vocab=2000", "--criterion_vocab=2000"],
       capture_output=True, text=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
-  with open(workdir / "results.json", encoding="utf-8") as f:
+  assert os.listdir(workdir) == ["game_at_truth.json"]   # A run's own results.json stays.
+  with open(workdir / "game_at_truth.json", encoding="utf-8") as f:
     res = json.load(f)
   assert res["random"]["monitor_acc"] > 0.9
   assert res["truth"]["monitor_acc"] < 0.6
