@@ -73,6 +73,8 @@ def diagnose():
   train_path = FLAGS.train_dictionary
   if not train_path:
     raise InputError("--train_dictionary: needed (the supervised mapping the game starts from)")
+  if not os.path.isfile(train_path):  # Before minutes of loading embeddings.
+    raise InputError(f"--train_dictionary={train_path}: no such file")
   FLAGS.train_dictionary = None  # Config refuses a dictionary to the adversarial model.
   cfg = config.from_flags()
   t0 = time.time()

@@ -112,3 +112,19 @@ def test_the_game_at_supervised_procrustes_cannot_tell_a_rotation_from_its_sourc
   assert res["truth"]["monitor_acc"] < 0.6
   assert res["truth"]["p1"]["0"] == 100.0
   assert res["played"]["p1"]["400"] >= 99.0
+
+
+def test_the_game_at_truth_without_a_train_dictionary_is_one_line_and_exit_code_2(tmp_path):
+  glove = os.path.join(ROOT, "third_party", "glove6b", "en.top5000.vec")
+  for args, line in (([], "error: --train_dictionary: needed (the supervised mapping the game "
+                          "starts from)"),
+                     ([f"--train_dictionary={tmp_path / 'none.txt'}"],
+                      f"error: --train_dictionary={tmp_path / 'none.txt'}: no such file")):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "game_at_truth.py"),
+         f"--flagfile={os.path.join(ROOT, 'experiments', 'adversarial.flags')}",
+         f"--src_emb={glove}", f"--tgt_emb={glove}", f"--workdir={tmp_path / 'w'}", *args],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == line
+    assert "Traceback" not in proc.stderr and not os.path.exists(tmp_path / "w")
