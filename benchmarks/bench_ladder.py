@@ -301,31 +301,34 @@ def run_method(case_name, paths, method, seed, extra):
   if proc.returncode:
     log(proc.stderr[-3000:])
     return {"case": case_name, "method": method, "seed": seed, "error": proc.returncode}
-  with open(os.path.join(workdir, "game_at_truth.json" if method == "truth" else "results.json"),
-            encoding="utf-8") as f:
-    res = json.load(f)
-  if method == "truth":  # The played game's last P@1 stands as its P@1.
-    row = {"case": case_name, "method": method, "seed": seed,
-           "csls_p1": list(res["played"]["p1"].values())[-1],
-           "truth_p1": res["truth"]["p1"]["0"], "played_p1": res["played"]["p1"],
-           "random_acc": res["random"]["monitor_acc"], "truth_acc": res["truth"]["monitor_acc"],
-           "played_acc": res["played"]["monitor_acc"], "wall_s": round(time.time() - t0, 1),
-           "cpu_s": round(cpu1.children_user + cpu1.children_system
-                          - cpu0.children_user - cpu0.children_system, 1)}
-    log(json.dumps(row))
-    return row
   row = {"case": case_name, "method": method, "seed": seed,
-         "csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
-         "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
-         "chance": res.get("chance_criterion"), "judged_criterion": res.get("judged_criterion"),
-         "restarts": res.get("restarts"), "rounds": res.get("rounds"),
-         "alone_csls_p1": _logged_p1(workdir, res.get("selected_step"),
-                                     res.get("selected_round") or 0),
+         **(_truth_row(workdir) if method == "truth" else _run_row(workdir)),
          "wall_s": round(time.time() - t0, 1),
          "cpu_s": round(cpu1.children_user + cpu1.children_system
                         - cpu0.children_user - cpu0.children_system, 1)}
   log(json.dumps(row))
   return row
+
+
+def _run_row(workdir):
+  """What one `clweadv.main` run reports (its `results.json`)."""
+  with open(os.path.join(workdir, "results.json"), encoding="utf-8") as f:
+    res = json.load(f)
+  return {"csls_p1": res["bli"]["csls"]["p@1"], "nn_p1": res["bli"]["nn"]["p@1"],
+          "criterion": res["criterion"]["mean_cosine"], "success": res.get("success"),
+          "chance": res.get("chance_criterion"), "judged_criterion": res.get("judged_criterion"),
+          "restarts": res.get("restarts"), "rounds": res.get("rounds"),
+          "alone_csls_p1": _logged_p1(workdir, res.get("selected_step"),
+                                      res.get("selected_round") or 0)}
+
+
+def _truth_row(workdir):
+  """What `game_at_truth.py` reports; the played game's last P@1 stands as its P@1."""
+  with open(os.path.join(workdir, "game_at_truth.json"), encoding="utf-8") as f:
+    res = json.load(f)
+  return {"csls_p1": list(res["played"]["p1"].values())[-1],
+          "truth_p1": res["truth"]["p1"]["0"], "played_p1": res["played"]["p1"],
+          **{f"{k}_acc": res[k]["monitor_acc"] for k in ("random", "truth", "played")}}
 
 
 def _logged_p1(workdir, step, round_k=0):

@@ -11,6 +11,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "benchmarks", "bench_ladder.py")
 
 
+def _game_at_truth(*args, timeout=600):
+  return subprocess.run(
+      [sys.executable, os.path.join(ROOT, "benchmarks", "game_at_truth.py"),
+       f"--flagfile={os.path.join(ROOT, 'experiments', 'adversarial.flags')}", *args],
+      capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def _run(tmp_path, *args):
   return subprocess.run(
       [sys.executable, SCRIPT, "--methods=", f"--work_dir={tmp_path / 'work'}",
@@ -63,10 +70,9 @@ def test_a_corpus_pair_passes_its_counts_and_the_reversed_pair_swaps_them(tmp_pa
   words = {lang: [line.split(" ", 1)[0] for line in open(
       os.path.join(slices, f"{lang}.d300.top3000.vec"), encoding="utf-8")][1:]
            for lang in ("en", "fr")}
-  fr = set(words["fr"])
+  en, fr = set(words["en"]), set(words["fr"])
   with open(os.path.join(ROOT, "third_party", "freedict", "en-fr.txt"), encoding="utf-8") as f:
-    gold = [p for p in (line.split() for line in f)
-            if len(p) == 2 and p[0] in set(words["en"]) and p[1] in fr]
+    gold = [p for p in (line.split() for line in f) if len(p) == 2 and p[0] in en and p[1] in fr]
   assert len(gold) > 200
   (pair / "test.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[:100]))
   (pair / "train.txt").write_text("".join(f"{s} {t}\n" for s, t in gold[100:]))
@@ -97,13 +103,10 @@ def test_the_game_at_supervised_procrustes_cannot_tell_a_rotation_from_its_sourc
   train = tmp_path / "train.txt"
   train.write_text("".join(f"{w} ~{w}\n" for w in words[:500]))
   workdir = tmp_path / "truth"
-  proc = subprocess.run(
-      [sys.executable, os.path.join(ROOT, "benchmarks", "game_at_truth.py"),
-       f"--flagfile={os.path.join(ROOT, 'experiments', 'adversarial.flags')}",
-       f"--src_emb={src}", f"--tgt_emb={tgt}", f"--test_dictionary={test}",
-       f"--train_dictionary={train}", f"--workdir={workdir}", "--truth_steps=400",
-       "--eval_every=200", "--disc_vocab=2000", "--criterion_vocab=2000"],
-      capture_output=True, text=True, timeout=600, check=False)
+  proc = _game_at_truth(
+      f"--src_emb={src}", f"--tgt_emb={tgt}", f"--test_dictionary={test}",
+      f"--train_dictionary={train}", f"--workdir={workdir}", "--truth_steps=400",
+      "--eval_every=200", "--disc_vocab=2000", "--criterion_vocab=2000")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert os.listdir(workdir) == ["game_at_truth.json"]   # A run's own results.json stays.
   with open(workdir / "game_at_truth.json", encoding="utf-8") as f:
@@ -120,11 +123,8 @@ def test_the_game_at_truth_without_a_train_dictionary_is_one_line_and_exit_code_
                           "starts from)"),
                      ([f"--train_dictionary={tmp_path / 'none.txt'}"],
                       f"error: --train_dictionary={tmp_path / 'none.txt'}: no such file")):
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "game_at_truth.py"),
-         f"--flagfile={os.path.join(ROOT, 'experiments', 'adversarial.flags')}",
-         f"--src_emb={glove}", f"--tgt_emb={glove}", f"--workdir={tmp_path / 'w'}", *args],
-        capture_output=True, text=True, timeout=300, check=False)
+    proc = _game_at_truth(f"--src_emb={glove}", f"--tgt_emb={glove}",
+                          f"--workdir={tmp_path / 'w'}", *args, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in proc.stderr and not os.path.exists(tmp_path / "w")
