@@ -46,7 +46,7 @@ flags.DEFINE_integer("truth_steps", 4000, "Steps of each of the three games.")
 OUT = "game_at_truth.json"
 
 
-def play(run, cfg, *, kernel_DxE, frozen, steps):
+def play(run, cfg, data, *, kernel_DxE, frozen, steps):
   """The game from `kernel_DxE` (None: its random start). Returns {monitor_acc: mean of the last
   quarter of the steps, p1: {step: test CSLS P@1 in the game's space}}."""
   cfg = dataclasses.replace(cfg, gen_lr=0.0) if frozen else cfg
@@ -57,7 +57,7 @@ def play(run, cfg, *, kernel_DxE, frozen, steps):
     state = state.replace(gen_params=dict(state.gen_params, kernel=jnp.asarray(kernel_DxE)))
   p1 = lambda: run.evaluate(train.encode_all(setup, state.gen_params, run.game_src_x))[0].get(
       "test/csls/p@1")
-  data, accs, curve = run.game_data(), [], {0: p1()}
+  accs, curve = [], {0: p1()}
   fns = {}
   for step in range(0, steps, cfg.log_every):
     n = min(cfg.log_every, steps - step)
@@ -82,10 +82,10 @@ def diagnose():
   src_rows, tgt_rows = read_dictionary(train_path, src_index=run.src.index,
                                        tgt_index=run.tgt.index).pairs()
   truth = refine.procrustes(run.game_src_x[src_rows], run.game_tgt_x[tgt_rows])
-  out = {}
+  out, data = {}, run.game_data()   # The same words and sampling for the three games.
   for name, kernel, frozen in (("random", None, True), ("truth", truth, True),
                                ("played", truth, False)):
-    out[name] = play(run, cfg, kernel_DxE=kernel, frozen=frozen, steps=FLAGS.truth_steps)
+    out[name] = play(run, cfg, data, kernel_DxE=kernel, frozen=frozen, steps=FLAGS.truth_steps)
     experiment.log(f"{name}: monitor accuracy {out[name]['monitor_acc']}, test CSLS P@1 "
                    f"{' '.join(f'{k}:{v}' for k, v in out[name]['p1'].items())}")
   out["seconds"] = round(time.time() - t0, 1)
