@@ -201,9 +201,10 @@ class Run:
     """Trains `--restarts` runs side by side (seeds `--seed`, `--seed`+1, ...) with checkpoints
     and resume, evaluating each every `--eval_every` steps.
 
-    Returns (one candidate per run, each (mapped source, params of its evaluation step with the
-    best unsupervised criterion, that criterion, that step); the steps trained: `--steps`, or
-    fewer where `--early_stop_margin` stopped the game).
+    Returns (the candidates, each (mapped source, params, criterion or None, step, run): for
+    every run the params of its evaluation step with the best unsupervised criterion and, where
+    refinement follows and the game played its whole budget, those of its last step too; the
+    steps trained: `--steps`, or fewer where `--early_stop_margin` stopped the game).
     """
     cfg = self.cfg
     mesh = train.make_mesh()
@@ -283,19 +284,28 @@ class Run:
       finally:
         writer.close()
         ckpt.close()
+    # A game that escapes late in its budget may not yet have passed the criterion of an earlier
+    # false rise (mapped words drawn together, translating nothing): its last step is a
+    # candidate too, ranked after one refinement iteration as restarts are (`_select`).
+    late = not stop and (cfg.refine_iters or cfg.init == "aae")
     candidates = []
     for r in range(cfg.restarts):
-      evaluated = int(np.atleast_1d(best["step"])[r]) >= 0
-      params = self._run_params(best["params"] if evaluated else state.gen_params, r)
-      if any(p is not None for p in self.axes):
-        params = self._lift(params)
-        mapped = self.src_x @ np.asarray(params["kernel"]) + np.asarray(params["enc_bias"])
-      else:
-        mapped = train.encode_all(setup, params, self.src_x)
-      candidates.append((mapped, params,
-                         float(np.atleast_1d(best["criterion"])[r]) if evaluated else None,
-                         int(np.atleast_1d(best["step"])[r]) if evaluated else step))
-    return candidates, step
+      best_step = int(np.atleast_1d(best["step"])[r])
+      if best_step >= 0:
+        candidates.append((self._run_params(best["params"], r),
+                           float(np.atleast_1d(best["criterion"])[r]), best_step, r))
+      if best_step < 0 or (late and best_step != step):
+        candidates.append((self._run_params(state.gen_params, r), None, step, r))
+    return [(*self._mapped(setup, params), crit, at, r)
+            for params, crit, at, r in candidates], step
+
+  def _mapped(self, setup, params):
+    """(the source mapped by one run's encoder, its params), lifted to the full spaces where the
+    game plays projected."""
+    if any(p is not None for p in self.axes):
+      params = self._lift(params)
+      return self.src_x @ np.asarray(params["kernel"]) + np.asarray(params["enc_bias"]), params
+    return train.encode_all(setup, params, self.src_x), params
 
   def game_data(self):
     """The spaces the game plays in and the sampling of each side's words, on device."""
@@ -495,7 +505,7 @@ def _adversarial(run, write_config):
       return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
     seed = cfg.seed + ROUND_SEED_STRIDE * k
     candidates, trained = run.train(writer_factory, workdir=workdir, seed=seed)
-    restart, (mapped, params, _, step) = _select(run, candidates, seed=seed)
+    mapped, params, _, step, restart = _select(run, candidates, seed=seed)
     W = linear_mapping(params)
     if cfg.init != "none" or cfg.refine_iters:
       mapped, W = _self_learn(run, mapped, W, workdir=workdir)
@@ -523,8 +533,8 @@ def _adversarial(run, write_config):
 
 
 def _select(run, candidates, *, seed):
-  """The index and candidate (mapped, params, criterion, step) of the run to keep among the
-  restarts.
+  """The candidate (mapped, params, criterion, step, run) to keep among those of the restarts
+  (`Run.train`).
 
   With refinement to follow, each linear candidate is ranked by the unsupervised criterion after
   one refinement iteration (refinement amplifies a weak but right start: the criterion after it
@@ -533,9 +543,9 @@ def _select(run, candidates, *, seed):
   """
   cfg = run.cfg
   if len(candidates) == 1:
-    return 0, candidates[0]
+    return candidates[0]
   scores = []
-  for r, (_, params, crit, _) in enumerate(candidates):
+  for _, params, crit, step, r in candidates:
     W = linear_mapping(params)
     if W is not None and (cfg.refine_iters or cfg.init == "aae"):
       W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=1,
@@ -545,9 +555,8 @@ def _select(run, candidates, *, seed):
           src_mapped_NxE=run.src_x[:cfg.criterion_vocab] @ W, tgt_MxE=run.tgt_x,
           vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
     scores.append(-np.inf if crit is None else crit)
-    log(f"restart {r} (seed {seed + r}): criterion {scores[-1]:.4f}")
-  best = int(np.argmax(scores))
-  return best, candidates[best]
+    log(f"restart {r} (seed {seed + r}), step {step}: criterion {scores[-1]:.4f}")
+  return candidates[int(np.argmax(scores))]
 
 
 def _self_learn(run, mapped_NxE, W, *, workdir):

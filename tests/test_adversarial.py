@@ -14,11 +14,15 @@ from test_main_cli import run_main
 FLAGFILE = os.path.join(ROOT, "experiments", "adversarial.flags")
 
 
+def rotation(dim, *, seed):
+  return np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, dim)))[0]
+
+
 def rotated_case(tmp_path, *, vocab=2000, seed=7):
   """The `vocab` most frequent GloVe words and an exact random rotation of them (target words
   prefixed with '~'); the identity dictionary of 1,500 words after the first 400."""
   emb = read_embeddings(EN_GLOVE, max_vocab=vocab)
-  q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((emb.dim, emb.dim)))
+  q = rotation(emb.dim, seed=seed)
   src, tgt, dico = (str(tmp_path / n) for n in ("src.vec", "tgt.vec", "test.txt"))
   write_vec(src, emb.words, emb.vectors)
   write_vec(tgt, ["~" + w for w in emb.words], emb.vectors @ q.astype(np.float32))
@@ -66,7 +70,7 @@ def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path
   assert res["bli"]["queries"] == 1500
   assert res["restarts"] == 2 and res["selected_restart"] in (0, 1)
   assert res["rounds"] == 1 and isinstance(res["success"], bool)
-  assert "restart 1 (seed 1): criterion" in proc.stderr
+  assert "restart 1 (seed 1), step " in proc.stderr
   stops = [line for line in proc.stderr.splitlines()
            if line.startswith("adversarial training stops at step")]
   assert len(stops) == 1, proc.stderr[-2000:]
@@ -82,6 +86,57 @@ def test_game_stops_early_and_refinement_starts_from_the_trained_kernel(tmp_path
   assert "adversarial training stops" not in proc.stderr
   res.pop("wall_seconds"), again.pop("wall_seconds")
   assert again == res
+
+
+def test_a_game_that_played_its_whole_budget_offers_its_last_step_too(tmp_path):
+  """A game that escapes late in its budget may not yet have passed the criterion of an earlier
+  false rise (the d=300 English halves, seed 1, a 1024-wide discriminator: 0.435 at step 3,500
+  translating nothing, 0.399 at its last step, 16,000, with 33.3 alone). Its last step is a
+  candidate beside the best criterion's, both ranked after one refinement iteration, and there
+  the right map wins."""
+  from clweadv import experiment  # pylint: disable=g-import-not-at-top
+  from conftest import make_config  # pylint: disable=g-import-not-at-top
+  src, tgt, _ = rotated_case(tmp_path)
+  workdir = str(tmp_path / "run")
+  cfg = make_config(workdir, f"--flagfile={FLAGFILE}", "--steps=300", "--eval_every=100",
+                    "--log_every=100", "--checkpoint_every=300", "--early_stop_margin=0",
+                    "--restart_rounds=1", "--refine_iters=1", "--disc_vocab=2000",
+                    "--criterion_vocab=2000", "--refine_vocab=2000", src_emb=src, tgt_emb=tgt)
+  run = experiment.Run(cfg)
+  evaluate, calls = run.evaluate, []
+  def false_rise(mapped, **kwargs):  # The first evaluation's criterion, inflated.
+    out = evaluate(mapped, **kwargs)
+    out[0]["valid/mean_cosine"] += 1.0 if not calls else 0.0
+    calls.append(out)
+    return out
+  run.evaluate = false_rise
+  candidates, trained = run.train(
+      lambda start: experiment.MetricsWriter(workdir, resume_step=start, total_steps=300),
+      workdir=workdir, seed=0)
+  assert trained == 300 and len(calls) == 3
+  assert [(c[3], c[4]) for c in candidates] == [(100, 0), (300, 0)]
+  assert candidates[0][2] > 1.0 and candidates[1][2] is None
+  assert candidates[1][0].shape == (2000, 50)
+  # 300 steps map nothing yet: the last step's kernel replaced by the rotation itself (the
+  # preprocessing, unit length and centring, commutes with it) must beat the false rise.
+  q = rotation(50, seed=7).astype(np.float32)
+  right = dict(candidates[1][1], kernel=q, enc_bias=np.zeros(50, np.float32))
+  chosen = experiment._select(run, [candidates[0], (run.src_x @ q, right, None, 300, 0)], seed=0)
+  assert chosen[3] == 300
+  # With no refinement to rank them, the best criterion's step alone.
+  cfg_none = make_config(str(tmp_path / "none"), f"--flagfile={FLAGFILE}", "--steps=200",
+                         "--eval_every=100", "--log_every=100", "--checkpoint_every=200",
+                         "--early_stop_margin=0", "--restart_rounds=1", "--refine_iters=0",
+                         "--init=none", "--disc_vocab=2000", "--criterion_vocab=2000",
+                         src_emb=src, tgt_emb=tgt)
+  run = experiment.Run(cfg_none)
+  calls.clear()
+  run.evaluate = false_rise
+  candidates, _ = run.train(
+      lambda start: experiment.MetricsWriter(cfg_none.workdir, resume_step=start,
+                                             total_steps=200),
+      workdir=cfg_none.workdir, seed=0)
+  assert [c[3] for c in candidates] == [100]
 
 
 @pytest.mark.slow
