@@ -287,7 +287,7 @@ class Run:
     # A game that escapes late in its budget may not yet have passed the criterion of an earlier
     # false rise (mapped words drawn together, translating nothing): its last step is a
     # candidate too, ranked after one refinement iteration as restarts are (`_select`).
-    late = not stop and (cfg.refine_iters or cfg.init == "aae")
+    late = not stop and _ranked_after_refinement(cfg)
     candidates = []
     for r in range(cfg.restarts):
       best_step = int(np.atleast_1d(best["step"])[r])
@@ -532,6 +532,12 @@ def _adversarial(run, write_config):
   return best["mapped"], best["W"], best["step"], best["restart"], judged
 
 
+def _ranked_after_refinement(cfg):
+  """Whether refinement follows the game, so that its candidates are ranked after one
+  refinement iteration (`_select`)."""
+  return bool(cfg.refine_iters or cfg.init == "aae")
+
+
 def _select(run, candidates, *, seed):
   """The candidate (mapped, params, criterion, step, run) to keep among those of the restarts
   (`Run.train`).
@@ -547,7 +553,7 @@ def _select(run, candidates, *, seed):
   scores = []
   for _, params, crit, step, r in candidates:
     W = linear_mapping(params)
-    if W is not None and (cfg.refine_iters or cfg.init == "aae"):
+    if W is not None and _ranked_after_refinement(cfg):
       W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=1,
                         vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
                         criterion_vocab=cfg.criterion_vocab)
