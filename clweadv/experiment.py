@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -115,6 +116,15 @@ def game_vocab(emb, cfg):
   return n
 
 
+class Candidate(NamedTuple):
+  """One mapping the game offers to `_select`: a run's step and its encoder there."""
+  mapped: np.ndarray         # The source mapped by it (the full spaces, where the game projects).
+  params: dict               # The encoder's params.
+  criterion: float | None    # The unsupervised criterion at that step; None where not evaluated.
+  step: int
+  restart: int               # Which of the `--restarts` runs played side by side.
+
+
 class Run:
   """State shared by the phases of one experiment."""
 
@@ -201,10 +211,9 @@ class Run:
     """Trains `--restarts` runs side by side (seeds `--seed`, `--seed`+1, ...) with checkpoints
     and resume, evaluating each every `--eval_every` steps.
 
-    Returns (the candidates, each (mapped source, params, criterion or None, step, run): for
-    every run the params of its evaluation step with the best unsupervised criterion and, where
-    refinement follows and the game played its whole budget, those of its last step too; the
-    steps trained: `--steps`, or fewer where `--early_stop_margin` stopped the game).
+    Returns (the `Candidate`s: for every run, its evaluation step with the best unsupervised
+    criterion and, where refinement follows and the game played its whole budget, its last step
+    too; the steps trained: `--steps`, or fewer where `--early_stop_margin` stopped the game).
     """
     cfg = self.cfg
     mesh = train.make_mesh()
@@ -296,7 +305,7 @@ class Run:
                            float(np.atleast_1d(best["criterion"])[r]), best_step, r))
       if best_step < 0 or (late and best_step != step):
         candidates.append((self._run_params(state.gen_params, r), None, step, r))
-    return [(*self._mapped(setup, params), crit, at, r)
+    return [Candidate(*self._mapped(setup, params), crit, at, r)
             for params, crit, at, r in candidates], step
 
   def _mapped(self, setup, params):
@@ -505,8 +514,9 @@ def _adversarial(run, write_config):
       return MetricsWriter(workdir, resume_step=start, total_steps=cfg.steps)
     seed = cfg.seed + ROUND_SEED_STRIDE * k
     candidates, trained = run.train(writer_factory, workdir=workdir, seed=seed)
-    mapped, params, _, step, restart = _select(run, candidates, seed=seed)
-    W = linear_mapping(params)
+    chosen = _select(run, candidates, seed=seed)
+    mapped, step, restart = chosen.mapped, chosen.step, chosen.restart
+    W = linear_mapping(chosen.params)
     if cfg.init != "none" or cfg.refine_iters:
       mapped, W = _self_learn(run, mapped, W, workdir=workdir)
     out = {"mapped": mapped, "W": W, "step": step, "restart": restart, "round": k,
@@ -539,8 +549,7 @@ def _ranked_after_refinement(cfg):
 
 
 def _select(run, candidates, *, seed):
-  """The candidate (mapped, params, criterion, step, run) to keep among those of the restarts
-  (`Run.train`).
+  """The `Candidate` to keep among those of the restarts (`Run.train`).
 
   With refinement to follow, each linear candidate is ranked by the unsupervised criterion after
   one refinement iteration (refinement amplifies a weak but right start: the criterion after it
@@ -551,8 +560,8 @@ def _select(run, candidates, *, seed):
   if len(candidates) == 1:
     return candidates[0]
   scores = []
-  for _, params, crit, step, r in candidates:
-    W = linear_mapping(params)
+  for c in candidates:
+    W, crit = linear_mapping(c.params), c.criterion
     if W is not None and _ranked_after_refinement(cfg):
       W = refine.refine(src_NxD=run.src_x, tgt_MxE=run.tgt_x, W=W, iters=1,
                         vocab=cfg.refine_vocab, csls_k=cfg.csls_k,
@@ -561,7 +570,8 @@ def _select(run, candidates, *, seed):
           src_mapped_NxE=run.src_x[:cfg.criterion_vocab] @ W, tgt_MxE=run.tgt_x,
           vocab=cfg.criterion_vocab, csls_k=cfg.csls_k)
     scores.append(-np.inf if crit is None else crit)
-    log(f"restart {r} (seed {seed + r}), step {step}: criterion {scores[-1]:.4f}")
+    log(f"restart {c.restart} (seed {seed + c.restart}), step {c.step}: criterion "
+        f"{scores[-1]:.4f}")
   return candidates[int(np.argmax(scores))]
 
 

@@ -114,15 +114,16 @@ def test_a_game_that_played_its_whole_budget_offers_its_last_step_too(tmp_path):
       lambda start: experiment.MetricsWriter(workdir, resume_step=start, total_steps=300),
       workdir=workdir, seed=0)
   assert trained == 300 and len(calls) == 3
-  assert [(c[3], c[4]) for c in candidates] == [(100, 0), (300, 0)]
-  assert candidates[0][2] > 1.0 and candidates[1][2] is None
-  assert candidates[1][0].shape == (2000, 50)
+  assert [(c.step, c.restart) for c in candidates] == [(100, 0), (300, 0)]
+  assert candidates[0].criterion > 1.0 and candidates[1].criterion is None
+  assert candidates[1].mapped.shape == (2000, 50)
   # 300 steps map nothing yet: the last step's kernel replaced by the rotation itself (the
   # preprocessing, unit length and centring, commutes with it) must beat the false rise.
   q = rotation(50, seed=7).astype(np.float32)
-  right = dict(candidates[1][1], kernel=q, enc_bias=np.zeros(50, np.float32))
-  chosen = experiment._select(run, [candidates[0], (run.src_x @ q, right, None, 300, 0)], seed=0)
-  assert chosen[3] == 300
+  right = dict(candidates[1].params, kernel=q, enc_bias=np.zeros(50, np.float32))
+  chosen = experiment._select(
+      run, [candidates[0], experiment.Candidate(run.src_x @ q, right, None, 300, 0)], seed=0)
+  assert chosen.step == 300
   # With no refinement to rank them, the best criterion's step alone.
   cfg_none = make_config(str(tmp_path / "none"), f"--flagfile={FLAGFILE}", "--steps=200",
                          "--eval_every=100", "--log_every=100", "--checkpoint_every=200",
@@ -136,7 +137,7 @@ def test_a_game_that_played_its_whole_budget_offers_its_last_step_too(tmp_path):
       lambda start: experiment.MetricsWriter(cfg_none.workdir, resume_step=start,
                                              total_steps=200),
       workdir=cfg_none.workdir, seed=0)
-  assert [c[3] for c in candidates] == [100]
+  assert [c.step for c in candidates] == [100]
 
 
 @pytest.mark.slow
